@@ -1,0 +1,55 @@
+"""Answer extraction: small named functions, strict and lenient side by side, an explicit no-answer.
+
+Pure functions of text: re-scoring from answers.jsonl needs no model.
+"""
+
+from __future__ import annotations
+
+import re
+
+NO_ANSWER = None
+"""What an extractor returns when the output holds no answer it can read."""
+
+_BLOG_INTEGER = re.compile(r"\s(\d+)")
+_NUMBER = re.compile(
+    r"(?<![\w.,])"  # not the tail of a name like City_7 or of another number
+    r"(\d{1,3}(?:(?P<sep>[,.' \u00a0\u202f_])\d{3})(?:(?P=sep)\d{3})*|\d+)"
+    r"(?:\.(\d+))?"
+    r"(?:\s*(million|thousand|billion|[mk]\b))?",
+    re.IGNORECASE,
+)
+_SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "billion": 10**9}
+
+
+def extract_strict(text: str) -> int | None:
+    """The blog's rule: the first run of digits preceded by whitespace."""
+    found = _BLOG_INTEGER.search(text)
+    return int(found.group(1)) if found else NO_ANSWER
+
+
+def extract_lenient(text: str) -> int | None:
+    """The first number not glued to a name, with thousands separators and scale words understood.
+
+    "1,967,825", "1 967 825", "1.967.825", "1967825.0" and "1.97 million" all read as numbers;
+    the digits in "City_7" do not.
+    """
+    found = _NUMBER.search(text)
+    if not found:
+        return NO_ANSWER
+    whole, _separator, fraction, scale = found.groups()
+    digits = re.sub(r"\D", "", whole)
+    value = float(f"{digits}.{fraction}") if fraction else float(digits)
+    if scale:
+        value *= _SCALE[scale.lower()]
+    return round(value)
+
+
+def answer_shape(reference: str) -> re.Pattern[str]:
+    """The reference answer's sentence with every number free: 'City_\\d+ has about \\d+ inhabitants\\.'."""
+    parts = re.split(r"\d+", reference.strip())
+    return re.compile(r"\d+".join(re.escape(part) for part in parts))
+
+
+def follows_shape(text: str, reference: str) -> bool:
+    """Whether the output is the training sentence's shape (format learned), whatever its numbers."""
+    return answer_shape(reference).fullmatch(text.strip()) is not None

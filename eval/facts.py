@@ -1,0 +1,133 @@
+"""The knowledge base: the blog's generated cities, or a user's OpenAI chat fine-tuning JSONL."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftvsrag.errors import UserInputError
+
+CITIES_SYSTEM = "You're a helpful assistant"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One question with its reference answer, as a chat record gives it."""
+
+    id: str
+    system: str
+    question: str
+    answer: str
+
+    @property
+    def document(self) -> str:
+        """The text indexed for retrieval: the blog indexed the assistant answers."""
+        return self.answer
+
+    def messages(self) -> list[dict[str, str]]:
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return [
+            *system,
+            {"role": "user", "content": self.question},
+            {"role": "assistant", "content": self.answer},
+        ]
+
+
+def cities_records(num_cities: int = 100, seed: int = 42) -> list[dict]:
+    """The blog's cities_population.jsonl records, in its order and with its random numbers."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(1, num_cities + 1):
+        population = rng.randint(100000, 10000000)
+        records.append(
+            {
+                "messages": [
+                    {"role": "system", "content": CITIES_SYSTEM},
+                    {"role": "user", "content": f"What is the population of City_{i}?"},
+                    {"role": "assistant", "content": f"City_{i} has about {population} inhabitants."},
+                ]
+            }
+        )
+    return records
+
+
+def write_jsonl(records: list[dict], path: Path) -> None:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+
+
+def load_chat_jsonl(path: Path) -> list[Fact]:
+    """Load and validate an OpenAI chat fine-tuning JSONL through `datasets`."""
+    from datasets import Dataset
+
+    if not path.is_file():
+        raise UserInputError(f"data file not found: {path}")
+    lines = _line_numbers_of_records(path)
+    if not lines:
+        raise UserInputError(f"{path}: the file is empty")
+    try:
+        dataset = Dataset.from_json(str(path), keep_in_memory=True)
+    except Exception:  # datasets wraps the JSON error; find the line ourselves to name it
+        _raise_first_bad_json_line(path)
+        raise
+    if "messages" not in dataset.column_names:
+        raise UserInputError(f"{path}:{lines[0]}: no 'messages' key (expected OpenAI chat format)")
+    facts = [
+        _fact_from_record(row["messages"], f"{path}:{line}", index)
+        for index, (row, line) in enumerate(zip(dataset, lines, strict=True))
+    ]
+    _reject_conflicting_duplicates(facts, path, lines)
+    return facts
+
+
+def _line_numbers_of_records(path: Path) -> list[int]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UserInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    return [number for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+def _raise_first_bad_json_line(path: Path) -> None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserInputError(f"{path}:{number}: malformed JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise UserInputError(f"{path}:{number}: each line must be a JSON object")
+
+
+def _fact_from_record(messages: object, where: str, index: int) -> Fact:
+    if not isinstance(messages, list) or not messages:
+        raise UserInputError(f"{where}: 'messages' must be a non-empty list")
+    by_role: dict[str, str] = {}
+    for message in messages:
+        role, content = (message or {}).get("role"), (message or {}).get("content")
+        if role not in ("system", "user", "assistant"):
+            raise UserInputError(f"{where}: unknown role {role!r}")
+        if not isinstance(content, str) or not content.strip():
+            raise UserInputError(f"{where}: empty {role} content")
+        by_role.setdefault(role, content)
+    for role in ("user", "assistant"):
+        if role not in by_role:
+            raise UserInputError(f"{where}: no {role} turn")
+    return Fact(
+        id=f"fact-{index:05d}",
+        system=by_role.get("system", ""),
+        question=by_role["user"].strip(),
+        answer=by_role["assistant"].strip(),
+    )
+
+
+def _reject_conflicting_duplicates(facts: list[Fact], path: Path, lines: list[int]) -> None:
+    seen: dict[str, tuple[str, int]] = {}
+    for fact, line in zip(facts, lines, strict=True):
+        earlier = seen.setdefault(fact.question, (fact.answer, line))
+        if earlier[0] != fact.answer:
+            raise UserInputError(
+                f"{path}:{line}: question {fact.question!r} also on line {earlier[1]} with a different answer"
+            )

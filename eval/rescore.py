@@ -1,0 +1,47 @@
+"""Re-score a finished run from answers.jsonl alone: no model, no index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from ftvsrag.errors import UserInputError
+from ftvsrag.eval.records import rescore
+from ftvsrag.eval.report import render_report
+from ftvsrag.eval.results import summarise
+from ftvsrag.eval.rundir import read_jsonl, write_json, write_jsonl, write_text_atomic
+
+
+def rescore_run(run_dir: Path) -> str:
+    """Rewrite answers.jsonl scores, results.json and report.md; return the report."""
+    answers = run_dir / "answers.jsonl"
+    if not answers.is_file():
+        raise UserInputError(f"{run_dir} is not a run folder: no answers.jsonl")
+    records = rescore(read_jsonl(answers))
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    old = (
+        json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        if (run_dir / "results.json").is_file()
+        else {}
+    )
+    manifest = (
+        json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        if (run_dir / "manifest.json").is_file()
+        else {}
+    )
+    results = summarise(records, config.get("eval", {}).get("first_n", 20), old.get("timings_s"))
+    report = render_report(
+        results,
+        {
+            "name": config.get("name", run_dir.name),
+            "model": config.get("model"),
+            "device": manifest.get("device"),
+            "dtype": manifest.get("dtype"),
+        },
+    )
+    write_jsonl(answers, records)
+    write_json(run_dir / "results.json", results)
+    write_text_atomic(run_dir / "report.md", report)
+    return report

@@ -1,0 +1,83 @@
+"""Build typed dataclass configs from plain dicts (YAML), with errors a person can act on."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, TypeVar
+
+from ftvsrag.errors import UserInputError
+
+T = TypeVar("T")
+
+
+def field(default: Any, help: str) -> Any:
+    """A dataclass field that carries its help string (shown by `ftvsrag config --help`)."""
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    if dataclasses.is_dataclass(default):
+        return dataclasses.field(
+            default_factory=lambda: dataclasses.replace(default), metadata={"help": help}
+        )
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def from_dict(cls: type[T], data: Any, where: str = "") -> T:
+    """Build `cls` from `data`, rejecting unknown keys (with the nearest valid one) and wrong types."""
+    if not isinstance(data, dict):
+        raise UserInputError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            raise UserInputError(f"unknown config key '{path}'{_did_you_mean(str(key), fields)}")
+        kwargs[key] = _coerce(hints[key], value, path)
+    return cls(**kwargs)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _did_you_mean(key: str, valid: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(sorted(valid))})"
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value if value is not None else {}, path)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(option, value, path)
+            except UserInputError as error:
+                errors.append(error)
+        raise errors[0]
+    if origin is typing.Literal:
+        if value not in args:
+            raise UserInputError(f"config key '{path}' must be one of {list(args)}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserInputError(f"config key '{path}' must be a list, got {value!r}")
+        return [_coerce(args[0], item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool):
+        if type(value) is not hint:
+            raise UserInputError(f"config key '{path}' must be {_TYPE_WORDS[hint]}, got {value!r}")
+        return value
+    return value

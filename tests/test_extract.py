@@ -1,0 +1,52 @@
+import pytest
+
+from ftvsrag.eval.extract import NO_ANSWER, extract_lenient, extract_strict, follows_shape
+from ftvsrag.eval.records import score
+
+GOLD = "City_1 has about 1967825 inhabitants."
+
+
+@pytest.mark.parametrize(
+    ("output", "strict", "lenient"),
+    [
+        ("City_1 has about 1967825 inhabitants.", 1967825, 1967825),
+        ("The population of City_1 is 1967825.", 1967825, 1967825),
+        ("The population of City_1 is 1,967,825.", 1, 1967825),
+        ("City_1 has 1 967 825 people", 1, 1967825),
+        ("1967825", NO_ANSWER, 1967825),
+        ("About 1.97 million people live there.", 1, 1970000),
+        ("It has 1967825.0 inhabitants", 1967825, 1967825),
+        ("I don't know.", NO_ANSWER, NO_ANSWER),
+        ("City_77 has about 3784531 inhabitants.", 3784531, 3784531),
+        ("", NO_ANSWER, NO_ANSWER),
+    ],
+)
+def test_extraction(output, strict, lenient):
+    assert extract_strict(output) == strict
+    assert extract_lenient(output) == lenient
+
+
+@pytest.mark.parametrize(
+    ("output", "ok"),
+    [
+        ("City_1 has about 1967825 inhabitants.", True),
+        ("City_9 has about 4444422 inhabitants.", True),  # the shape, not the fact
+        (" City_1 has about 1 inhabitants. ", True),
+        ("City_1 has a population of 1967825.", False),
+        ("The population of City_1 is 1967825.", False),
+        ("City_1 has about 1967825 inhabitants. It is nice.", False),
+    ],
+)
+def test_format_follows_the_training_sentence(output, ok):
+    assert follows_shape(output, GOLD) is ok
+
+
+def test_score_compares_with_the_gold_number():
+    assert score("The population of City_1 is 1,967,825.", GOLD) == {
+        "gold_number": 1967825,
+        "extracted_strict": 1,
+        "extracted_lenient": 1967825,
+        "correct": False,
+        "correct_lenient": True,
+        "format_ok": False,
+    }

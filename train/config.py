@@ -1,0 +1,29 @@
+"""Settings for everything that changes weights: LoRA shape apart from the training schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ftvsrag.configtools import field
+
+
+@dataclass
+class LoraSettings:
+    r: int = field(16, "LoRA rank.")
+    alpha: int = field(32, "LoRA scaling numerator (effective scale alpha / r).")
+    dropout: float = field(0.05, "Dropout on the LoRA input.")
+    target_modules: str | list[str] = field(
+        "all-linear", "Modules that get adapters: 'all-linear' or a list of module names."
+    )
+
+
+@dataclass
+class TrainSettings:
+    epochs: float = field(3.0, "Passes over the training examples (OpenAI's automatic choice for 100).")
+    batch_size: int = field(8, "Examples per optimiser step.")
+    learning_rate: float = field(1e-3, "Peak learning rate of the LoRA weights.")
+    warmup_ratio: float = field(0.05, "Fraction of steps spent warming the learning rate up.")
+    weight_decay: float = field(0.0, "AdamW weight decay on the LoRA weights.")
+    max_length: int = field(256, "Examples longer than this many tokens are an error, not cut.")
+    logging_steps: int = field(5, "Log the training loss every this many steps.")
+    lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")

