@@ -59,18 +59,8 @@ def write_jsonl(records: list[dict], path: Path) -> None:
 
 def load_chat_jsonl(path: Path) -> list[Fact]:
     """Load and validate an OpenAI chat fine-tuning JSONL through `datasets`."""
-    from datasets import Dataset
-
-    if not path.is_file():
-        raise UserInputError(f"data file not found: {path}")
-    lines = _line_numbers_of_records(path)
-    if not lines:
-        raise UserInputError(f"{path}: the file is empty")
-    try:
-        dataset = Dataset.from_json(str(path), keep_in_memory=True)
-    except Exception:  # datasets wraps the JSON error; find the line ourselves to name it
-        _raise_first_bad_json_line(path)
-        raise
+    lines = _check_json_lines(path)
+    dataset = _load_with_datasets(path)
     if "messages" not in dataset.column_names:
         raise UserInputError(f"{path}:{lines[0]}: no 'messages' key (expected OpenAI chat format)")
     facts = [
@@ -81,16 +71,17 @@ def load_chat_jsonl(path: Path) -> list[Fact]:
     return facts
 
 
-def _line_numbers_of_records(path: Path) -> list[int]:
+def _check_json_lines(path: Path) -> list[int]:
+    """Line numbers of the records, after checking each is a JSON object: datasets' own parse
+    error names no line and logs a traceback, so bad lines are found here first."""
+    if not path.is_file():
+        raise UserInputError(f"data file not found: {path}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise UserInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    return [number for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-
-
-def _raise_first_bad_json_line(path: Path) -> None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    numbers = []
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -99,6 +90,27 @@ def _raise_first_bad_json_line(path: Path) -> None:
             raise UserInputError(f"{path}:{number}: malformed JSON ({error.msg})") from None
         if not isinstance(record, dict):
             raise UserInputError(f"{path}:{number}: each line must be a JSON object")
+        numbers.append(number)
+    if not numbers:
+        raise UserInputError(f"{path}: the file is empty")
+    return numbers
+
+
+def _load_with_datasets(path: Path):
+    from datasets import Dataset
+    from datasets.utils import logging as datasets_logging
+
+    bars_were_on = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()  # a one-line progress bar for a small file is noise
+    try:
+        return Dataset.from_json(str(path), keep_in_memory=True)
+    except Exception as error:  # Arrow rejects records whose fields change type between lines
+        raise UserInputError(
+            f"{path}: records do not share one structure ({str(error).splitlines()[0]})"
+        ) from None
+    finally:
+        if bars_were_on:
+            datasets_logging.enable_progress_bar()
 
 
 def _fact_from_record(messages: object, where: str, index: int) -> Fact:

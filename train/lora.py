@@ -15,6 +15,11 @@ from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.examples import tokenize_chat
 from ftvsrag.train.model import DevicePlan
 
+# Raised inside transformers when peft wraps a model; nothing a user of this tool can act on.
+warnings.filterwarnings(
+    "ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning
+)
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 

@@ -1,0 +1,70 @@
+"""Bad input ends in one line and exit status 2, and leaves no run folder behind."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from ftvsrag.eval.cli import main
+
+CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
+
+
+def _run_fails(capsys, tmp_path, *overrides):
+    code = main(
+        ["run", CITIES, f"runs_dir={tmp_path / 'runs'}", f"cache_dir={tmp_path / 'cache'}", *overrides]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("ftvsrag: error: ")
+    assert not (tmp_path / "runs" / "cities").exists()
+    assert not list((tmp_path / "runs").glob(".cities*")) if (tmp_path / "runs").exists() else True
+    return err
+
+
+def test_missing_data_file(capsys, tmp_path):
+    err = _run_fails(capsys, tmp_path, f"data.path={tmp_path / 'missing.jsonl'}")
+    assert "data file not found" in err and "missing.jsonl" in err
+
+
+def test_unknown_model(capsys, tmp_path):
+    err = _run_fails(capsys, tmp_path, "model=smolm2-135m-instruct")
+    assert "unknown model 'smolm2-135m-instruct'" in err and "did you mean 'smollm2-135m-instruct'" in err
+
+
+def test_unknown_config_key(capsys, tmp_path):
+    err = _run_fails(capsys, tmp_path, "rag.top_k=3")
+    assert "unknown config key 'rag.top_k'" in err
+
+
+def test_malformed_data_line(capsys, tmp_path):
+    data = tmp_path / "kb.jsonl"
+    data.write_text('{"messages": [}\n')
+    err = _run_fails(capsys, tmp_path, f"data.path={data}")
+    assert "kb.jsonl:1: malformed JSON" in err
+
+
+def test_missing_config_file(capsys, tmp_path):
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("run", "report", "cities"))
+
+
+def test_cities_command_writes_the_blog_file(capsys, tmp_path):
+    out = tmp_path / "cities_population.jsonl"
+    assert main(["cities", "--out", str(out)]) == 0
+    from tests.test_facts import CITIES_SHA256
+
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == CITIES_SHA256
+
+
+def test_report_on_a_folder_that_is_not_a_run(capsys, tmp_path):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no answers.jsonl" in capsys.readouterr().err

@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from ftvsrag.errors import UserInputError
+from ftvsrag.eval.config import ExperimentConfig, load_config
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+
+
+def test_there_are_configs():
+    assert CONFIGS
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_config_loads(path):
+    config = load_config(path)
+    assert isinstance(config, ExperimentConfig)
+    assert config.name
+
+
+def test_the_default_config_is_the_blogs_protocol():
+    config = load_config(Path(__file__).parent.parent / "configs" / "cities.yaml")
+    assert (config.data.num_cities, config.data.seed) == (100, 42)
+    assert (config.train.epochs, config.train.lora.r, config.train.lora.alpha) == (3.0, 16, 32)
+    assert config.train.lora.target_modules == "all-linear"
+    assert config.rag.k == 5
+    assert config.eval.arms == ["base", "ft", "rag"]
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train:\n  epoch: 3\n", "unknown config key 'train.epoch' (did you mean 'epochs'?)"),
+        ("modle: x\n", "unknown config key 'modle' (did you mean 'model'?)"),
+        ("train:\n  epochs: three\n", "config key 'train.epochs' must be a number, got 'three'"),
+        ("rag:\n  k: 0\n", "config key 'rag.k' must be positive"),
+        ("eval:\n  arms: [base, rgx]\n", "unknown arm"),
+        ("dtype: fp8\n", "config key 'dtype' must be one of"),
+        ("train: [1, 2]\n", "train: expected a mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(UserInputError) as error:
+        load_config(_write(tmp_path, text))
+    assert message in str(error.value)
+
+
+def test_overrides_are_parsed_as_yaml(tmp_path):
+    config = load_config(_write(tmp_path, "name: x\n"), ["train.epochs=5", "rag.k=3", "eval.arms=[rag]"])
+    assert (config.train.epochs, config.rag.k, config.eval.arms) == (5.0, 3, ["rag"])
+
+
+def test_override_without_equals_is_an_error(tmp_path):
+    with pytest.raises(UserInputError, match="not of the form key=value"):
+        load_config(_write(tmp_path, "name: x\n"), ["train.epochs"])
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(UserInputError, match="config file not found"):
+        load_config(tmp_path / "none.yaml")

