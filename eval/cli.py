@@ -44,11 +44,18 @@ def _parser() -> argparse.ArgumentParser:
         "(config.yaml, manifest.json, answers.jsonl, results.json, report.md, adapters/, chroma/).",
         epilog="Example: ftvsrag run configs/cities.yaml train.epochs=5 rag.k=3",
     )
-    run.add_argument("config", type=Path, help="YAML config, e.g. configs/cities.yaml")
-    run.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE", help="override config keys, e.g. train.epochs=5"
-    )
+    _add_config_arguments(run, "configs/cities.yaml")
     run.set_defaults(handler=_run)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="fine-tune over epochs x paraphrases x method; write a CSV and a PNG curve",
+        description="Train one knowledge fine-tune per grid point and ask it the training questions and "
+        "unseen paraphrases, closed book. Writes runs/<name>/sweep.csv and sweep.png.",
+        epilog="Example: ftvsrag sweep configs/sweep.yaml grid.epochs=[1,3]",
+    )
+    _add_config_arguments(sweep, "configs/sweep.yaml")
+    sweep.set_defaults(handler=_sweep)
 
     report = commands.add_parser(
         "report",
@@ -71,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_config_arguments(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("config", type=Path, help=f"YAML config, e.g. {example}")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="override config keys, e.g. train.epochs=5"
+    )
+
+
 def _quiet_offline_environment() -> None:
     # Nothing in a default run needs the network; these stop libraries from trying anyway.
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -80,19 +94,27 @@ def _quiet_offline_environment() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ftvsrag.eval.config import load_config
-    from ftvsrag.eval.report import results_table, retrieval_table, verdict
+    from ftvsrag.eval.report import forgetting_line, results_table, verdict
     from ftvsrag.eval.runner import run_experiment
 
     config = load_config(args.config, args.overrides)
     outcome = run_experiment(config)
     print()
-    print(results_table(outcome.results))
-    if outcome.results.get("retrieval"):
-        print()
-        print(retrieval_table(outcome.results))
+    print(results_table(outcome.results, outcome.retrievers))
     print()
     print(verdict(outcome.results))
-    print(f"\nWrote {outcome.run_dir}/ (report.md, results.json, answers.jsonl, manifest.json)")
+    if outcome.results.get("forgetting"):
+        print(forgetting_line(outcome.results))
+    print(f"\nFull report: {outcome.run_dir}/report.md (retrieval, paired tests, cost, chart)")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from ftvsrag.eval.sweep import load_sweep_config, run_sweep
+
+    run_dir = run_sweep(load_sweep_config(args.config, args.overrides))
+    print((run_dir / "sweep.csv").read_text(encoding="utf-8"))
+    print(f"Wrote {run_dir}/sweep.csv and {run_dir}/sweep.png")
     return 0
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-from ftvsrag.configtools import field, from_dict
+from ftvsrag.configtools import field, load_yaml_config
 from ftvsrag.errors import UserInputError
 from ftvsrag.rag.config import RagSettings
 from ftvsrag.train.config import TrainSettings
 
-ARMS = ("base", "ft", "rag")
+ARMS = ("base", "ft", "rag", "ft+rag", "reader+rag")
+SPLITS = ("train", "paraphrase", "updated")
 
 
 @dataclass
@@ -27,10 +26,33 @@ class DataSettings:
 
 
 @dataclass
+class ReaderSettings:
+    num_facts: int = field(
+        100, "Training facts for the reader: generated cities disjoint from the evaluated ones."
+    )
+    without_gold: float = field(
+        0.2, "Share of reader examples whose context lacks the answer; their target is 'I don't know'."
+    )
+    retriever: Literal["dense", "hybrid"] = field(
+        "hybrid", "Retriever for the reader's training contexts and its arm."
+    )
+    train: TrainSettings = field(
+        TrainSettings(epochs=1.0, batch_size=2, max_length=512),
+        "Reader training: one epoch in small batches (many updates: every example teaches the same skill).",
+    )
+
+
+@dataclass
 class EvalSettings:
     arms: list[str] = field(list(ARMS), f"Arms to evaluate, any of {list(ARMS)}.")
-    batch_size: int = field(0, "Questions generated together; 0 picks 16 on CPU, 64 on CUDA.")
-    max_new_tokens: int = field(32, "Longest answer generated (the training answers are ~15 tokens).")
+    splits: list[str] = field(list(SPLITS), f"Question sets, any of {list(SPLITS)}.")
+    updated_facts: int = field(20, "Facts whose number changes after training, for the 'updated' split.")
+    forgetting_probe: bool = field(
+        True, "Ask general-knowledge questions before and after the knowledge fine-tune."
+    )
+    batch_size: int = field(0, "Questions generated together; 0 picks 32 on CPU, 64 on CUDA.")
+    max_new_tokens: int = field(24, "Longest answer generated (the training answers are 16-17 tokens).")
+    probe_max_new_tokens: int = field(32, "Longest answer to a probe question (the base model is wordy).")
     first_n: int = field(20, "Also report accuracy on the first N questions (the blog scored 20).")
 
 
@@ -45,7 +67,9 @@ class ExperimentConfig:
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(
         "auto", "'auto' is bfloat16 on CUDA and float32 on CPU."
     )
-    seed: int = field(0, "Seed for training and anything else random after the data.")
+    seeds: list[int] = field(
+        [0], "Training seeds; several run the fine-tuned arms once per seed (mean ± sd)."
+    )
     runs_dir: str = field("runs", "Folder that holds one subfolder per run.")
     cache_dir: str | None = field(
         None, "Where converted models are cached; unset: $FTVSRAG_CACHE or ~/.cache/ftvsrag."
@@ -53,12 +77,21 @@ class ExperimentConfig:
     data: DataSettings = field(DataSettings(), "Knowledge base.")
     train: TrainSettings = field(TrainSettings(), "Fine-tuning.")
     rag: RagSettings = field(RagSettings(), "Retrieval.")
+    reader: ReaderSettings = field(ReaderSettings(), "The context-reading fine-tune of the reader+rag arm.")
     eval: EvalSettings = field(EvalSettings(), "Evaluation.")
 
     def __post_init__(self) -> None:
-        unknown = [arm for arm in self.eval.arms if arm not in ARMS]
-        if unknown:
-            raise UserInputError(f"config key 'eval.arms': unknown arm {unknown[0]!r}, valid: {list(ARMS)}")
+        for key, values, valid in (
+            ("eval.arms", self.eval.arms, ARMS),
+            ("eval.splits", self.eval.splits, SPLITS),
+        ):
+            unknown = [value for value in values if value not in valid]
+            if unknown:
+                raise UserInputError(
+                    f"config key '{key}': unknown value {unknown[0]!r}, valid: {list(valid)}"
+                )
+        if not self.seeds:
+            raise UserInputError("config key 'seeds' must list at least one seed")
         for key, value in (
             ("train.epochs", self.train.epochs),
             ("train.batch_size", self.train.batch_size),
@@ -71,34 +104,5 @@ class ExperimentConfig:
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ExperimentConfig:
-    """Read a YAML config, apply `a.b=value` overrides (values parsed as YAML), and validate."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise UserInputError(f"{path}: not valid YAML ({_first_line(error)})") from None
-    for override in overrides:
-        _apply_override(raw, override)
-    try:
-        return from_dict(ExperimentConfig, raw)
-    except UserInputError as error:
-        raise UserInputError(f"{path}: {error}") from None
-
-
-def _apply_override(raw: dict[str, Any], override: str) -> None:
-    key, sep, text = override.partition("=")
-    if not sep or not key:
-        raise UserInputError(f"override {override!r} is not of the form key=value (e.g. train.epochs=5)")
-    *parents, leaf = key.split(".")
-    node = raw
-    for part in parents:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise UserInputError(f"override {override!r}: '{part}' is not a section")
-    node[leaf] = yaml.safe_load(text)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
+    """Read a YAML experiment config, apply `a.b=value` overrides, and validate."""
+    return load_yaml_config(ExperimentConfig, Path(path), overrides)

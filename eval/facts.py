@@ -20,6 +20,8 @@ class Fact:
     system: str
     question: str
     answer: str
+    subject: str | None = None
+    """What the question is about ('City_7'), when known: paraphrase templates need it."""
 
     @property
     def document(self) -> str:
@@ -51,6 +53,21 @@ def cities_records(num_cities: int = 100, seed: int = 42) -> list[dict]:
             }
         )
     return records
+
+
+def cities_facts(num_cities: int = 100, seed: int = 42, first_city: int = 1) -> list[Fact]:
+    """The cities as facts; `first_city` > 1 makes cities disjoint from the blog's (the reader's)."""
+    records = cities_records(num_cities + first_city - 1, seed)[first_city - 1 :]
+    return [
+        Fact(
+            id=f"fact-{index:05d}" if first_city == 1 else f"city-{first_city + index:05d}",
+            system=record["messages"][0]["content"],
+            question=record["messages"][1]["content"],
+            answer=record["messages"][2]["content"],
+            subject=f"City_{first_city + index}",
+        )
+        for index, record in enumerate(records)
+    ]
 
 
 def write_jsonl(records: list[dict], path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -9,7 +10,13 @@ if TYPE_CHECKING:
 
 
 def default_batch_size(device: str) -> int:
-    return 64 if device.startswith("cuda") else 16
+    return 64 if device.startswith("cuda") else 32
+
+
+@dataclass(frozen=True)
+class Generation:
+    texts: list[str]
+    prompt_tokens: list[int]
 
 
 def generate_answers(
@@ -19,8 +26,8 @@ def generate_answers(
     batch_size: int,
     max_new_tokens: int,
     desc: str,
-) -> list[str]:
-    """Greedy answers to each conversation, returned in input order."""
+) -> Generation:
+    """Greedy answers to each conversation, in input order, with each prompt's length in tokens."""
     import torch
     from tqdm.auto import tqdm
 
@@ -55,4 +62,4 @@ def generate_answers(
             ):
                 answers[i] = text.strip()
             progress.update(len(batch))
-    return answers
+    return Generation(answers, lengths)

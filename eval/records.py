@@ -6,36 +6,50 @@ from collections.abc import Sequence
 from typing import Any
 
 from ftvsrag.eval.extract import extract_lenient, extract_strict, follows_shape
+from ftvsrag.eval.probe import answers_correctly
+from ftvsrag.eval.questions import Question
 
 
 def answer_record(
     arm: str,
-    split: str,
-    fact_id: str,
-    question: str,
-    gold: str,
+    question: Question,
     output: str,
+    *,
+    seed: int,
+    prompt_tokens: int,
+    retriever: str | None = None,
     retrieved: Sequence[tuple[str, str]] = (),
+    accepted: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One line of answers.jsonl: what was asked, what came back, and how it scores."""
     record = {
         "arm": arm,
-        "split": split,
-        "id": fact_id,
-        "question": question,
-        "gold": gold,
+        "split": question.split,
+        "seed": seed,
+        "id": question.fact_id,
+        "question": question.text,
+        "gold": question.gold,
+        "stale_gold": question.stale,
+        "accepted": list(accepted),
+        "retriever": retriever,
         "retrieved_ids": [doc_id for doc_id, _ in retrieved],
         "retrieved_texts": [text for _, text in retrieved],
+        "prompt_tokens": prompt_tokens,
         "output": output,
     }
-    record.update(score(output, gold))
+    record.update(score(output, question.gold, stale=question.stale, accepted=accepted))
     return record
 
 
-def score(output: str, gold: str) -> dict[str, Any]:
-    """Strict (the blog's rule) and lenient extraction, compared with the number in the gold answer."""
+def score(output: str, gold: str, stale: str | None = None, accepted: Sequence[str] = ()) -> dict[str, Any]:
+    """Numbers: strict (the blog's rule) and lenient extraction against the gold answer's number.
+    Text (the general-knowledge probe): an accepted answer appears as whole words."""
+    if accepted:
+        found = answers_correctly(output, tuple(accepted))
+        return {"correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
     gold_number = extract_lenient(gold)
     strict, lenient = extract_strict(output), extract_lenient(output)
+    stale_number = extract_lenient(stale) if stale else None
     return {
         "gold_number": gold_number,
         "extracted_strict": strict,
@@ -43,9 +57,13 @@ def score(output: str, gold: str) -> dict[str, Any]:
         "correct": strict is not None and strict == gold_number,
         "correct_lenient": lenient is not None and lenient == gold_number,
         "format_ok": follows_shape(output, gold),
+        "stale": None if stale_number is None else strict == stale_number,
     }
 
 
 def rescore(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Recompute every score from the stored output and gold: extraction fixes apply to old runs."""
-    return [{**record, **score(record["output"], record["gold"])} for record in records]
+    return [
+        {**r, **score(r["output"], r["gold"], stale=r.get("stale_gold"), accepted=r.get("accepted") or ())}
+        for r in records
+    ]

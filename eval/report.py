@@ -1,65 +1,142 @@
-"""report.md: the table a person reads, rendered from results.json alone."""
+"""report.md: the tables a person reads, rendered from results.json alone."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ARM_LABELS = {
-    "base": "base (closed book)",
-    "ft": "ft (LoRA fine-tuned, closed book)",
-    "rag": "rag (base model + Chroma top-k)",
-}
+from ftvsrag.eval.arms import ARMS
+
+SPLIT_ORDER = ("train", "paraphrase", "updated")
+KEY_PAIRS = (("ft", "base"), ("rag", "ft"), ("ft+rag", "rag"), ("reader+rag", "rag"))
 
 
-def results_table(results: dict[str, Any]) -> str:
-    """Markdown table: one row per arm and split."""
+def results_table(results: dict[str, Any], retrievers: dict[str, str] | None = None) -> str:
+    """Arms x splits: strict accuracy with its interval in every cell."""
+    splits = [s for s in SPLIT_ORDER if any(s in by_split for by_split in results["arms"].values())]
+    header = ["arm", "retriever", *splits]
+    lines = [_row(header), "|" + "---|" * len(header)]
+    for arm, by_split in results["arms"].items():
+        cells = [f"**{arm}**", (retrievers or {}).get(arm, "-")]
+        for split in splits:
+            m = by_split.get(split)
+            cells.append(_accuracy_cell(m) if m else "-")
+        lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def details_table(results: dict[str, Any]) -> str:
+    """Every arm and split: lenient accuracy, format compliance, stale answers, the first-N sample, seeds."""
     first_key = next(
-        (
-            key
-            for arm in results["arms"].values()
-            for split in arm.values()
-            for key in split
-            if key.startswith("first")
-        ),
-        None,
+        (k for a in results["arms"].values() for m in a.values() for k in m if k.startswith("first")), None
     )
-    header = ["arm", "split", "n", "strict accuracy", "95 % CI", "lenient", "format"]
-    if first_key:
-        header.append(f"strict, first {first_key[5:]}")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for arm, splits in results["arms"].items():
-        for split, m in splits.items():
+    header = ["arm", "split", "n", "strict", "lenient", "format", "stale"]
+    header += [f"strict, first {first_key[5:]}"] if first_key else []
+    header += ["mean ± sd over seeds"]
+    lines = [_row(header), "|" + "---|" * len(header)]
+    for arm, by_split in results["arms"].items():
+        for split in [s for s in SPLIT_ORDER if s in by_split]:
+            m = by_split[split]
             row = [
-                ARM_LABELS.get(arm, arm),
+                arm,
                 split,
                 str(m["n"]),
-                f"**{_pct(m['accuracy'])}** ({m['correct']}/{m['n']})",
-                f"{_pct(m['ci95'][0])}-{_pct(m['ci95'][1])}",
+                f"{_pct(m['accuracy'])} ({m['correct']}/{m['n']})",
                 _pct(m["lenient_accuracy"]),
-                _pct(m["format_ok"]),
+                _pct(m.get("format_ok")),
+                _pct(m.get("stale")),
             ]
             if first_key:
                 sub = m.get(first_key)
                 row.append(f"{_pct(sub['accuracy'])} ({sub['correct']}/{sub['n']})" if sub else "-")
-            lines.append("| " + " | ".join(row) + " |")
+            seeds = m.get("seeds")
+            row.append(
+                f"{_pct(seeds['accuracy_mean'])} ± {_pct(seeds['accuracy_sd'])} (n={seeds['n_seeds']})"
+                if seeds
+                else "-"
+            )
+            lines.append(_row(row))
     return "\n".join(lines)
 
 
 def retrieval_table(results: dict[str, Any]) -> str:
-    retrieval = results.get("retrieval") or {}
-    if not retrieval:
+    by_split = results.get("retrieval_by_split") or {}
+    if not by_split:
         return ""
-    ks = sorted(
-        {key for scores in retrieval.values() for key in scores}, key=lambda key: int(key.split("@")[1])
+    lines = [_row(["split", "retriever", "recall@1", "recall@5"]), "|---|---|---|---|"]
+    for split in [s for s in SPLIT_ORDER if s in by_split]:
+        for retriever, scores in by_split[split].items():
+            lines.append(_row([split, retriever, _pct(scores["recall@1"]), _pct(scores["recall@5"])]))
+    return "\n".join(lines)
+
+
+def comparisons_table(results: dict[str, Any]) -> str:
+    """The arm pairs that answer the question of this tool, with exact McNemar p-values."""
+    lines = [
+        _row(
+            ["split", "comparison", "change", "95 % CI", "only first right", "only second right", "McNemar p"]
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
+    for split in [s for s in SPLIT_ORDER if s in (results.get("mcnemar") or {})]:
+        pairs = results["mcnemar"][split]
+        for second, first in KEY_PAIRS:
+            pair = pairs.get(f"{second} vs {first}")
+            if pair:
+                lines.append(
+                    _row(
+                        [
+                            split,
+                            f"{second} vs {first}",
+                            _signed(pair["change"]),
+                            f"{_signed(pair['ci95'][0])} to {_signed(pair['ci95'][1])}",
+                            str(pair["only_first"]),
+                            str(pair["only_second"]),
+                            _p(pair["p"]),
+                        ]
+                    )
+                )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def forgetting_line(results: dict[str, Any]) -> str:
+    forgetting = results.get("forgetting") or {}
+    if not forgetting:
+        return ""
+    change = forgetting["change"]
+    before, after = _pct(forgetting["base"]["accuracy"]), _pct(forgetting["ft"]["accuracy"])
+    interval = f"{_signed(change['ci95'][0])} to {_signed(change['ci95'][1])}"
+    return (
+        f"General-knowledge probe ({forgetting['questions']} questions written for this repo): "
+        f"base {before}, after the knowledge fine-tune {after}; change {_signed(change['change'])} "
+        f"(95 % CI {interval}, McNemar p = {_p(change['p'])})."
     )
-    lines = ["| retriever | " + " | ".join(ks) + " |", "|---|" + "---|" * len(ks)]
-    for name, scores in retrieval.items():
-        lines.append(f"| {name} | " + " | ".join(_pct(scores[k]) for k in ks) + " |")
+
+
+def costs_table(results: dict[str, Any]) -> str:
+    costs = results.get("costs") or {}
+    if not costs:
+        return ""
+    lines = [
+        _row(["arm", "training s", "index s", "prompt tokens / question", "s / question"]),
+        "|---|---|---|---|---|",
+    ]
+    for arm, c in costs.items():
+        lines.append(
+            _row(
+                [
+                    arm,
+                    f"{c['train_s']:.1f}",
+                    f"{c['index_s']:.1f}",
+                    f"{c['prompt_tokens_per_question']:.0f}",
+                    f"{c['seconds_per_question']:.3f}",
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
 def verdict(results: dict[str, Any], split: str = "train") -> str:
-    """One sentence from the measured numbers: which arm answered, and what fine-tuning learned."""
+    """Sentences from the measured numbers: which arm answered, and what fine-tuning learned."""
     scored = {arm: splits[split] for arm, splits in results["arms"].items() if split in splits}
     if not scored:
         return ""
@@ -70,42 +147,70 @@ def verdict(results: dict[str, Any], split: str = "train") -> str:
     ft, rag = scored.get("ft"), scored.get("rag")
     if ft and rag:
         sentence += (
-            f" The fine-tuned model answered {_pct(ft['accuracy'])} correctly while giving the trained "
+            f" The knowledge fine-tune answered {_pct(ft['accuracy'])} correctly while giving the trained "
             f"answer format {_pct(ft['format_ok'])} of the time; retrieval answered {_pct(rag['accuracy'])}."
         )
-        if ft["format_ok"] >= 0.5 and rag["accuracy"] > ft["accuracy"]:
+        if (ft["format_ok"] or 0) >= 0.5 and rag["accuracy"] > ft["accuracy"]:
             sentence += " Fine-tuning taught the format; retrieval supplied the facts."
     return sentence
 
 
 def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
-    """The whole report.md; `meta` holds the run name, model and device for the heading."""
+    """The whole report.md; `meta` holds the run name, model, device, retrievers and chart file."""
     parts = [
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
         f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({meta.get('dtype', '?')}). "
         "Strict = the blog's rule (first integer after whitespace equals the gold number); lenient also "
-        "reads thousands separators and number words; format = the answer has the training sentence's shape.",
+        "reads thousands separators and number words; format = the answer has the training sentence's "
+        "shape; stale = the answer gives a changed fact's old number.",
         "",
         verdict(results),
         "",
-        "## Accuracy",
+        "## Strict accuracy (95 % Wilson interval)",
         "",
-        results_table(results),
+        results_table(results, meta.get("retrievers")),
+        "",
+        "Arms: "
+        + "; ".join(f"`{name}` = {arm.description}" for name, arm in ARMS.items() if name in results["arms"])
+        + ".",
     ]
-    retrieval = retrieval_table(results)
-    if retrieval:
-        parts += ["", "## Retrieval (gold document among the top k)", "", retrieval]
+    if meta.get("chart"):
+        parts += ["", f"![accuracy per arm and split]({meta['chart']})"]
+    parts += ["", "## Details", "", details_table(results)]
+    for title, body in (
+        ("Retrieval (gold document among the top k)", retrieval_table(results)),
+        ("Paired comparisons (same questions)", comparisons_table(results)),
+        ("Forgetting", forgetting_line(results)),
+        ("Cost per arm", costs_table(results)),
+    ):
+        if body:
+            parts += ["", f"## {title}", "", body]
     timings = results.get("timings_s") or {}
     if timings:
-        parts += [
-            "",
-            "## Time (seconds)",
-            "",
-            " · ".join(f"{stage} {seconds:.1f}" for stage, seconds in timings.items()),
-        ]
+        parts += ["", "## Time (seconds)", "", " · ".join(f"{stage} {s:.1f}" for stage, s in timings.items())]
+    if results.get("notes"):
+        parts += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     return "\n".join(parts) + "\n"
 
 
-def _pct(value: float) -> str:
+def _accuracy_cell(m: dict[str, Any]) -> str:
+    return f"{_pct(m['accuracy'])} [{_pct(m['ci95'][0])}, {_pct(m['ci95'][1])}]"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "-"
     return f"{100 * value:.0f} %" if value in (0, 1) else f"{100 * value:.1f} %"
+
+
+def _signed(value: float) -> str:
+    return f"{100 * value:+.1f} pt"
+
+
+def _p(value: float) -> str:
+    return f"{value:.2g}" if value >= 1e-4 else "< 0.0001"

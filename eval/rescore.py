@@ -31,16 +31,14 @@ def rescore_run(run_dir: Path) -> str:
         if (run_dir / "manifest.json").is_file()
         else {}
     )
-    results = summarise(records, config.get("eval", {}).get("first_n", 20), old.get("timings_s"))
-    report = render_report(
-        results,
-        {
-            "name": config.get("name", run_dir.name),
-            "model": config.get("model"),
-            "device": manifest.get("device"),
-            "dtype": manifest.get("dtype"),
-        },
+    results = summarise(
+        records, config.get("eval", {}).get("first_n", 20), old.get("timings_s"), old.get("notes", ())
     )
+    meta = manifest.get("report_meta") or {
+        "name": config.get("name", run_dir.name),
+        "model": config.get("model"),
+    }
+    report = render_report(results, meta)
     write_jsonl(answers, records)
     write_json(run_dir / "results.json", results)
     write_text_atomic(run_dir / "report.md", report)

@@ -1,42 +1,130 @@
-"""answers.jsonl records -> the results.json structure that DESIGN.md fixes."""
+"""answers.jsonl records -> the results.json structure that DESIGN.md fixes (plus statistics)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from itertools import combinations
 from typing import Any
 
-from ftvsrag.eval.metrics import accuracy_summary, recall_summary
+from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
 
 RECALL_KS = (1, 5)
+GENERAL = "general"
 
 
 def summarise(
-    records: Sequence[dict[str, Any]], first_n: int, timings: dict[str, float] | None = None
+    records: Sequence[dict[str, Any]],
+    first_n: int,
+    timings: dict[str, float] | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Accuracy per arm and split (plus the first `first_n` questions, the blog's own sample) and
-    retrieval recall, all computed from the records alone."""
-    grouped: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for record in records:
-        grouped[record["arm"]][record["split"]].append(record)
+    """Everything in results.json, computed from the records alone (and the stage timings)."""
+    # Arms without an adapter answer the same under every seed (greedy decoding), so they are asked
+    # once, under the first seed; the first seed's records are the headline numbers.
+    seeds = sorted({r["seed"] for r in records})
+    first_seed = [r for r in records if r["seed"] == seeds[0]] if seeds else []
+    grouped = _group(first_seed)
     arms: dict[str, dict[str, Any]] = {}
-    for arm, splits in grouped.items():
-        arms[arm] = {}
-        for split, rows in splits.items():
-            arms[arm][split] = accuracy_summary(rows)
-            if first_n and len(rows) > first_n:
-                arms[arm][split][f"first{first_n}"] = accuracy_summary(rows[:first_n])
-    return {"arms": arms, "retrieval": _retrieval(records), "timings_s": dict(timings or {})}
+    for (arm, split), rows in grouped.items():
+        if split == GENERAL:
+            continue
+        block = accuracy_summary(rows)
+        if first_n and len(rows) > first_n:
+            block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
+        across = _across_seeds([r for r in records if r["arm"] == arm and r["split"] == split])
+        if across:
+            block["seeds"] = across
+        arms.setdefault(arm, {})[split] = block
+    return {
+        "arms": arms,
+        "retrieval": _retrieval(first_seed).get("train", {}),
+        "retrieval_by_split": _retrieval(first_seed),
+        "mcnemar": _mcnemar(grouped),
+        "forgetting": _forgetting(grouped),
+        "costs": _costs(first_seed, timings or {}),
+        "timings_s": dict(timings or {}),
+        "notes": list(notes),
+    }
 
 
-def _retrieval(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    # Each question is retrieved once per retriever; the records of any arm that used it carry it.
-    by_question: dict[tuple[str, str], list[str]] = {}
+def _group(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict]]:
+    grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for record in records:
-        if record["retrieved_ids"]:
-            by_question.setdefault((record["split"], record["id"]), record["retrieved_ids"])
-    if not by_question:
+        grouped[(record["arm"], record["split"])].append(record)
+    return grouped
+
+
+def _across_seeds(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    by_seed: dict[int, list[dict]] = defaultdict(list)
+    for record in records:
+        by_seed[record["seed"]].append(record)
+    if len(by_seed) < 2:
+        return None
+    accuracies = [accuracy_summary(rows)["accuracy"] for _, rows in sorted(by_seed.items())]
+    mean, sd = mean_and_sd(accuracies)
+    return {
+        "n_seeds": len(accuracies),
+        "accuracy_mean": round(mean, 4),
+        "accuracy_sd": round(sd, 4),
+        "per_seed": accuracies,
+    }
+
+
+def _retrieval(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Recall per split and retriever. Each question is retrieved once per retriever; any arm that
+    used the retriever carries the ranking."""
+    rankings: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(dict)
+    for record in records:
+        if record.get("retriever"):
+            rankings[(record["split"], record["retriever"])].setdefault(record["id"], record["retrieved_ids"])
+    by_split: dict[str, dict[str, Any]] = defaultdict(dict)
+    for (split, retriever), ranked in sorted(rankings.items()):
+        by_split[split][retriever] = recall_summary(list(ranked), list(ranked.values()), RECALL_KS)
+    return dict(by_split)
+
+
+def _mcnemar(grouped: dict[tuple[str, str], list[dict]]) -> dict[str, dict[str, Any]]:
+    """Exact McNemar for every pair of arms asked the same questions."""
+    by_split: dict[str, dict[str, Any]] = defaultdict(dict)
+    splits = sorted({split for _, split in grouped if split != GENERAL})
+    for split in splits:
+        arms = [arm for arm, s in grouped if s == split]
+        for first, second in combinations(arms, 2):
+            a = {r["id"]: r["correct"] for r in grouped[(first, split)]}
+            b = {r["id"]: r["correct"] for r in grouped[(second, split)]}
+            shared = [i for i in a if i in b]
+            pair = paired_difference([a[i] for i in shared], [b[i] for i in shared])
+            by_split[split][f"{second} vs {first}"] = pair
+    return dict(by_split)
+
+
+def _forgetting(grouped: dict[tuple[str, str], list[dict]]) -> dict[str, Any]:
+    base, tuned = grouped.get(("base", GENERAL)), grouped.get(("ft", GENERAL))
+    if not base or not tuned:
         return {}
-    gold = [question_id for _, question_id in by_question]
-    ranked = list(by_question.values())
-    return {"dense": recall_summary(gold, ranked, RECALL_KS)}
+    after = {r["id"]: r["correct"] for r in tuned}
+    return {
+        "questions": len(base),
+        "base": accuracy_summary(base),
+        "ft": accuracy_summary(tuned),
+        "change": paired_difference([r["correct"] for r in base], [after[r["id"]] for r in base]),
+    }
+
+
+def _costs(records: Sequence[dict[str, Any]], timings: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """Per arm: training and index seconds it depends on, prompt tokens and seconds per question."""
+    per_arm: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        if record["split"] != GENERAL:
+            per_arm[record["arm"]].append(record)
+    costs = {}
+    for arm, rows in per_arm.items():
+        adapter = "reader" if arm.startswith("reader") else "ft" if arm.startswith("ft") else None
+        costs[arm] = {
+            "train_s": timings.get(f"train:{adapter}", 0.0) if adapter else 0.0,
+            "index_s": timings.get("index", 0.0) if rows[0].get("retriever") else 0.0,
+            "prompt_tokens_per_question": round(sum(r["prompt_tokens"] for r in rows) / len(rows), 1),
+            "seconds_per_question": round(timings.get(f"answer:{arm}", 0.0) / len(rows), 3),
+        }
+    return costs

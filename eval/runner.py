@@ -1,11 +1,11 @@
-"""The experiment, top to bottom: data -> model -> index -> arms (training where an arm needs it)
--> answers.jsonl -> results.json -> report.md. Everything is validated before the run folder exists."""
+"""The experiment, top to bottom: data -> question sets -> fine-tunes -> index -> arms x splits ->
+answers.jsonl -> results.json -> report.md. Everything is validated before the run folder exists."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,20 +13,35 @@ import yaml
 
 from ftvsrag.configtools import to_dict
 from ftvsrag.errors import UserInputError
+from ftvsrag.eval.arms import ARMS, FT_ADAPTER, READER_ADAPTER, Arm
+from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.extract import extract_lenient
-from ftvsrag.eval.facts import Fact, cities_records, load_chat_jsonl, write_jsonl
+from ftvsrag.eval.facts import Fact, cities_facts, load_chat_jsonl, write_jsonl
 from ftvsrag.eval.generate import default_batch_size, generate_answers
 from ftvsrag.eval.manifest import build_manifest
+from ftvsrag.eval.probe import accepted_answers, general_questions
+from ftvsrag.eval.questions import (
+    PARAPHRASE,
+    TRAIN,
+    UPDATED,
+    Question,
+    paraphrase_questions,
+    train_questions,
+    updated_facts,
+    updated_questions,
+)
 from ftvsrag.eval.records import answer_record
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import summarise
 from ftvsrag.eval.rundir import staged_run_dir, write_json
 from ftvsrag.eval.rundir import write_jsonl as write_records
+from ftvsrag.eval.training_data import knowledge_rows, reader_rows
 from ftvsrag.rag.embeddings import embedding_function
 from ftvsrag.rag.prompts import rag_messages
-from ftvsrag.rag.store import open_collection, retrieve, upsert_documents
-from ftvsrag.train.lora import load_adapter, train_lora
+from ftvsrag.rag.retrievers import make_retriever
+from ftvsrag.rag.store import open_collection, upsert_documents
+from ftvsrag.train.lora import train_lora
 from ftvsrag.train.model import (
     default_cache_dir,
     load_model,
@@ -37,6 +52,7 @@ from ftvsrag.train.model import (
 )
 
 DATA_FILE = "knowledge.jsonl"
+CHART_FILE = "accuracy.png"
 
 
 @dataclass(frozen=True)
@@ -44,103 +60,159 @@ class RunOutcome:
     run_dir: Path
     results: dict
     report: str
+    retrievers: dict[str, str]
 
 
 class StageTimer:
+    """Seconds per named stage; a stage entered twice (answering on several splits) adds up."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self._started = time.perf_counter()
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        print(f"==> {name}", flush=True)
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        print(f"==> {name}{f' ({detail})' if detail else ''}", flush=True)
         started = time.perf_counter()
         yield
-        self.seconds[name] = round(time.perf_counter() - started, 2)
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 2)
 
     def with_total(self) -> dict[str, float]:
         return {**self.seconds, "total": round(time.perf_counter() - self._started, 2)}
 
 
 def run_experiment(config: ExperimentConfig) -> RunOutcome:
-    from transformers import set_seed
-
     timer = StageTimer()
-    facts, data_records, data_source = _load_facts(config)
+    facts, data_source = _load_facts(config)
+    questions, changed, notes = _question_sets(config, facts)
+    arms = [ARMS[name] for name in config.eval.arms]
+    adapters = sorted(
+        {arm.adapter for arm in arms if arm.adapter} | ({FT_ADAPTER} if _probes(config) else set())
+    )
+    retrievers_needed = sorted({_retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     with timer.stage("resolve model"):
         model_ref = resolve_model(config.model, cache_dir)
     plan = plan_device(config.device, config.dtype)
     batch_size = config.eval.batch_size or default_batch_size(plan.device)
-    arms = config.eval.arms
-    set_seed(config.seed)
+    embed = None
+    if retrievers_needed or READER_ADAPTER in adapters:
+        embed = embedding_function(config.rag.embedding_model, plan.device)
+    reader_facts = _reader_facts(config, facts) if READER_ADAPTER in adapters else []
 
     with staged_run_dir(Path(config.runs_dir) / config.name) as run:
         (run / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False), encoding="utf-8")
-        write_jsonl(data_records, run / DATA_FILE)
+        write_jsonl([{"messages": f.messages()} for f in facts], run / DATA_FILE)
+        tokenizer = load_tokenizer(model_ref)
+
+        training = {}
+        for seed in config.seeds:
+            if FT_ADAPTER in adapters:
+                with timer.stage("train:ft", f"seed {seed}"):
+                    rows = knowledge_rows(facts, config.train.method, config.train.paraphrases)
+                    training[f"ft seed {seed}"] = train_lora(
+                        load_model(model_ref, plan),
+                        tokenizer,
+                        rows,
+                        config.train,
+                        plan,
+                        seed,
+                        run / "adapters" / _adapter_dir(FT_ADAPTER, seed, config.seeds),
+                    )
+            if READER_ADAPTER in adapters:
+                with timer.stage("train:reader", f"seed {seed}"):
+                    rows = _reader_training_rows(config, reader_facts, run / "chroma", embed, seed)
+                    training[f"reader seed {seed}"] = train_lora(
+                        load_model(model_ref, plan),
+                        tokenizer,
+                        rows,
+                        config.reader.train,
+                        plan,
+                        seed,
+                        run / "adapters" / _adapter_dir(READER_ADAPTER, seed, config.seeds),
+                    )
+
+        retrievers = {}
+        if retrievers_needed:
+            with timer.stage("index"):
+                collection = open_collection(run / "chroma", config.rag.collection, embed)
+                upsert_documents(collection, [f.id for f in facts], [f.document for f in facts])
+            retrievers = {name: make_retriever(name, collection) for name in retrievers_needed}
 
         with timer.stage("load model"):
-            tokenizer = load_tokenizer(model_ref)
-            model = load_model(model_ref, plan)
+            model = _answering_model(model_ref, plan, run, adapters, config.seeds)
 
-        retrieved: dict[str, list[tuple[str, str]]] = {}
-        if "rag" in arms:
-            with timer.stage("index + retrieve"):
-                retrieved = _index_and_retrieve(config, facts, run / "chroma", plan.device)
-
-        records = []
-
-        def answer(arm: str, answering_model, conversations) -> None:
-            with timer.stage(f"answer:{arm}"):
-                outputs = generate_answers(
-                    answering_model,
+        def ask(
+            arm: Arm, split_questions: list[Question], contexts: dict, seed: int, accepted=False
+        ) -> list[dict]:
+            retriever = _retriever_of(arm, config) if arm.uses_retrieval else None
+            found = contexts.get(retriever, [()] * len(split_questions))
+            conversations = [
+                rag_messages(q.text, [text for _, text in hits]) if retriever else q.messages()
+                for q, hits in zip(split_questions, found, strict=True)
+            ]
+            stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
+            with (
+                timer.stage(stage, f"{split_questions[0].split}, seed {seed}"),
+                _adapter(model, arm.adapter, seed, config.seeds),
+            ):
+                generation = generate_answers(
+                    model,
                     tokenizer,
                     conversations,
                     batch_size,
-                    config.eval.max_new_tokens,
-                    desc=arm,
+                    config.eval.probe_max_new_tokens if accepted else config.eval.max_new_tokens,
+                    desc=f"{arm.name}/{split_questions[0].split}",
                 )
-            for fact, output in zip(facts, outputs, strict=True):
-                records.append(
-                    answer_record(
-                        arm,
-                        "train",
-                        fact.id,
-                        fact.question,
-                        fact.answer,
-                        output,
-                        retrieved.get(fact.id, ()) if arm == "rag" else (),
-                    )
+            return [
+                answer_record(
+                    arm.name,
+                    q,
+                    text,
+                    seed=seed,
+                    prompt_tokens=tokens,
+                    retriever=retriever,
+                    retrieved=hits,
+                    accepted=accepted_answers(q.fact_id) if accepted else (),
                 )
+                for q, text, tokens, hits in zip(
+                    split_questions, generation.texts, generation.prompt_tokens, found, strict=True
+                )
+            ]
 
-        if "base" in arms:
-            answer("base", model, [_closed_book(fact) for fact in facts])
-        if "rag" in arms:
-            answer("rag", model, [rag_messages(f.question, [t for _, t in retrieved[f.id]]) for f in facts])
-        training = None
-        if "ft" in arms:
-            with timer.stage("train:ft"):
-                # The loaded model becomes the training model (LoRA layers go in place): it is not
-                # needed as a base any more, and the ft arm reloads the saved adapter onto a fresh copy.
-                training = train_lora(
-                    model,
-                    tokenizer,
-                    [f.messages() for f in facts],
-                    config.train,
-                    plan,
-                    config.seed,
-                    run / "adapters" / "ft",
-                )
-            fine_tuned = load_adapter(load_model(model_ref, plan), run / "adapters" / "ft")
-            answer("ft", fine_tuned, [_closed_book(fact) for fact in facts])
+        records: list[dict] = []
+        for split, split_questions in questions.items():
+            if split == UPDATED and retrievers:
+                with timer.stage("index", "upsert the changed facts"):
+                    upsert_documents(collection, [f.id for f in changed], [f.document for f in changed])
+            contexts = {}
+            for name, retriever in retrievers.items():
+                with timer.stage("retrieve", f"{name}, {split}"):
+                    hits = retriever.retrieve([q.text for q in split_questions], config.rag.k)
+                contexts[name] = [[(h.id, h.text) for h in found] for found in hits]
+            for arm in arms:
+                for seed in config.seeds if arm.adapter else config.seeds[:1]:
+                    records += ask(arm, split_questions, contexts, seed)
 
-        records.sort(key=lambda r: (arms.index(r["arm"]), r["split"]))
+        if _probes(config):
+            probe = general_questions(facts[0].system)
+            for arm in (ARMS["base"], ARMS["ft"]):
+                for seed in config.seeds if arm.adapter else config.seeds[:1]:
+                    records += ask(arm, probe, {}, seed, accepted=True)
+
+        _release_chroma()
         timings = timer.with_total()
-        results = summarise(records, config.eval.first_n, timings)
-        report = render_report(
-            results,
-            {"name": config.name, "model": config.model, "device": plan.device, "dtype": plan.dtype_name},
-        )
+        results = summarise(records, config.eval.first_n, timings, notes)
+        has_chart = write_accuracy_chart(results, run / CHART_FILE)
+        meta = {
+            "name": config.name,
+            "model": config.model,
+            "device": plan.device,
+            "dtype": plan.dtype_name,
+            "retrievers": {arm.name: _retriever_of(arm, config) for arm in arms if arm.uses_retrieval},
+            "chart": CHART_FILE if has_chart else None,
+        }
+        report = render_report(results, meta)
         write_records(run / "answers.jsonl", records)
         write_json(run / "results.json", results)
         (run / "report.md").write_text(report, encoding="utf-8")
@@ -154,55 +226,132 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                     "sha256": sha256_file(model_ref.source_file) if model_ref.source_file else None,
                 },
                 data={"source": data_source, "sha256": sha256_file(run / DATA_FILE), "facts": len(facts)},
+                report_meta=meta,
                 device=plan.device,
                 dtype=plan.dtype_name,
-                seeds={"experiment": config.seed, "data": config.data.seed},
-                training=vars(training) if training else None,
+                seeds={"training": config.seeds, "data": config.data.seed},
+                training={name: vars(report) for name, report in training.items()},
                 timings_s=timings,
             ),
         )
-    return RunOutcome(Path(config.runs_dir) / config.name, results, report)
+    return RunOutcome(Path(config.runs_dir) / config.name, results, report, meta["retrievers"])
 
 
-def _load_facts(config: ExperimentConfig) -> tuple[list[Fact], list[dict], str]:
+def _probes(config: ExperimentConfig) -> bool:
+    return config.eval.forgetting_probe and "ft" in config.eval.arms
+
+
+def _retriever_of(arm: Arm, config: ExperimentConfig) -> str:
+    return config.reader.retriever if arm.adapter == READER_ADAPTER else config.rag.retriever
+
+
+def _adapter_dir(adapter: str, seed: int, seeds: list[int]) -> str:
+    return adapter if len(seeds) == 1 else f"{adapter}-seed{seed}"
+
+
+def _adapter_name(adapter: str, seed: int) -> str:
+    return f"{adapter}_seed{seed}"
+
+
+def _answering_model(model_ref, plan, run: Path, adapters: list[str], seeds: list[int]):
+    """The base model with every trained adapter loaded under its own name (one copy in memory)."""
+    from peft import PeftModel
+
+    model = load_model(model_ref, plan)
+    for adapter in adapters:
+        for seed in seeds:
+            folder = run / "adapters" / _adapter_dir(adapter, seed, seeds)
+            if isinstance(model, PeftModel):
+                model.load_adapter(folder, adapter_name=_adapter_name(adapter, seed))
+            else:
+                model = PeftModel.from_pretrained(model, folder, adapter_name=_adapter_name(adapter, seed))
+    return model.eval()
+
+
+def _adapter(model, adapter: str | None, seed: int, seeds: list[int]):
+    """Answer with one named adapter, or with none (the base model)."""
+    if adapter is None:
+        return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()
+    model.set_adapter(_adapter_name(adapter, seed))
+    return nullcontext()
+
+
+def _load_facts(config: ExperimentConfig) -> tuple[list[Fact], str]:
     if config.data.path:
         path = Path(config.data.path).expanduser()
-        facts = load_chat_jsonl(path)
-        records = [{"messages": fact.messages()} for fact in facts]
-        source = str(path)
+        facts, source = load_chat_jsonl(path), str(path)
     else:
-        records = cities_records(config.data.num_cities, config.data.seed)
-        facts = _facts_from_records(records)
+        facts = cities_facts(config.data.num_cities, config.data.seed)
         source = f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})"
     for fact in facts:
         if extract_lenient(fact.answer) is None:
             raise UserInputError(
                 f"answer to {fact.question!r} has no number; this version scores numeric answers only"
             )
-    return facts, records, source
+    return facts, source
 
 
-def _facts_from_records(records: list[dict]) -> list[Fact]:
-    facts = []
-    for index, record in enumerate(records):
-        system, user, assistant = (m["content"] for m in record["messages"])
-        facts.append(Fact(id=f"fact-{index:05d}", system=system, question=user, answer=assistant))
-    return facts
+def _question_sets(
+    config: ExperimentConfig, facts: list[Fact]
+) -> tuple[dict[str, list[Question]], list[Fact], list[str]]:
+    questions: dict[str, list[Question]] = {}
+    notes = []
+    changed: list[Fact] = []
+    if TRAIN in config.eval.splits:
+        questions[TRAIN] = train_questions(facts)
+    if PARAPHRASE in config.eval.splits:
+        paraphrased = paraphrase_questions(facts)
+        if paraphrased:
+            questions[PARAPHRASE] = paraphrased
+        else:
+            notes.append("paraphrase split skipped: the facts name no subject to reword the questions around")
+    if UPDATED in config.eval.splits:
+        changed = updated_facts(facts, config.eval.updated_facts, config.data.seed + 1)
+        questions[UPDATED] = updated_questions(facts, changed)
+        notes.append(
+            f"updated split: {len(changed)} facts got a new number after training and were upserted into "
+            "the Chroma collection; 'stale' counts answers that give the old number"
+        )
+    return questions, changed, notes
 
 
-def _closed_book(fact: Fact) -> list[dict[str, str]]:
-    """The question exactly as in training: the training system message, then the user turn."""
-    return fact.messages()[:-1]
+def _reader_facts(config: ExperimentConfig, facts: list[Fact]) -> list[Fact]:
+    """Generated cities numbered after the evaluated ones: the reader never sees an evaluated fact."""
+    first_city = config.data.num_cities + 1 if not config.data.path else 1
+    reader = cities_facts(config.reader.num_facts, config.data.seed, first_city=first_city)
+    check_disjoint(reader, facts)
+    return reader
 
 
-def _index_and_retrieve(config: ExperimentConfig, facts: list[Fact], persist_dir: Path, device: str) -> dict:
+def check_disjoint(reader: list[Fact], evaluated: list[Fact]) -> None:
+    seen = (
+        {f.question for f in evaluated}
+        | {f.document for f in evaluated}
+        | {f.subject for f in evaluated if f.subject}
+    )
+    overlap = [f for f in reader if {f.question, f.document, f.subject} & seen]
+    if overlap:
+        raise UserInputError(
+            f"the reader's training facts overlap the evaluated ones (e.g. {overlap[0].question!r})"
+        )
+
+
+def _reader_training_rows(
+    config: ExperimentConfig, reader: list[Fact], chroma_dir: Path, embed, seed: int
+) -> list[dict]:
+    collection = open_collection(chroma_dir, f"{config.rag.collection}-reader-train", embed)
+    upsert_documents(collection, [f.id for f in reader], [f.document for f in reader])
+    retriever = make_retriever(config.reader.retriever, collection)
+
+    def retrieve(questions: list[str]) -> list[list[tuple[str, str]]]:
+        # One more than k: with the gold document taken out, k others must remain.
+        return [[(h.id, h.text) for h in hits] for hits in retriever.retrieve(questions, config.rag.k + 1)]
+
+    return reader_rows(reader, retrieve, config.rag.k, config.reader.without_gold, seed)
+
+
+def _release_chroma() -> None:
+    """Let go of Chroma's handle on the staging folder before it is renamed into place."""
     import chromadb
 
-    collection = open_collection(
-        persist_dir, config.rag.collection, embedding_function(config.rag.embedding_model, device)
-    )
-    upsert_documents(collection, [f.id for f in facts], [f.document for f in facts])
-    hits = retrieve(collection, [f.question for f in facts], config.rag.k)
-    # Release Chroma's handle on the staging folder before it is renamed into place.
     chromadb.api.client.SharedSystemClient.clear_system_cache()
-    return {fact.id: [(hit.id, hit.text) for hit in found] for fact, found in zip(facts, hits, strict=True)}

@@ -6,7 +6,10 @@ import dataclasses
 import difflib
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from ftvsrag.errors import UserInputError
 
@@ -37,6 +40,36 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
             raise UserInputError(f"unknown config key '{path}'{_did_you_mean(str(key), fields)}")
         kwargs[key] = _coerce(hints[key], value, path)
     return cls(**kwargs)
+
+
+def load_yaml_config(cls: type[T], path: Path, overrides: typing.Sequence[str] = ()) -> T:
+    """Read a YAML file into `cls`, after applying `a.b=value` overrides (values parsed as YAML)."""
+    if not path.is_file():
+        raise UserInputError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise UserInputError(f"{path}: not valid YAML ({str(error).strip().splitlines()[0]})") from None
+    for override in overrides:
+        apply_override(raw, override)
+    try:
+        return from_dict(cls, raw)
+    except UserInputError as error:
+        raise UserInputError(f"{path}: {error}") from None
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set `a.b=value` in a nested dict; the value is parsed as YAML (numbers, lists, null)."""
+    key, sep, text = override.partition("=")
+    if not sep or not key:
+        raise UserInputError(f"override {override!r} is not of the form key=value (e.g. train.epochs=5)")
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise UserInputError(f"override {override!r}: '{part}' is not a section")
+    node[leaf] = yaml.safe_load(text)
 
 
 def to_dict(config: Any) -> dict[str, Any]:

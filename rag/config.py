@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ftvsrag.configtools import field
 
@@ -15,3 +16,6 @@ class RagSettings:
         "Sentence-transformers model: 'all-minilm-l6-v2' (bundled, Chroma's default model) or a folder.",
     )
     collection: str = field("knowledge", "Name of the Chroma collection.")
+    retriever: Literal["dense", "hybrid"] = field(
+        "dense", "Retriever of the rag and ft+rag arms: 'dense' (the blog's) or 'hybrid' (dense + BM25, RRF)."
+    )

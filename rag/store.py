@@ -1,16 +1,8 @@
-"""A persistent Chroma collection of the knowledge base, and top-k retrieval from it."""
+"""A persistent Chroma collection of the knowledge base (retrieval from it: retrievers.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    id: str
-    text: str
-    distance: float
 
 
 def open_collection(persist_dir: Path, name: str, embedding_function):
@@ -32,13 +24,3 @@ def upsert_documents(collection, ids: list[str], documents: list[str]) -> None:
     step = UPSERT_BATCH
     for start in range(0, len(ids), step):
         collection.upsert(ids=ids[start : start + step], documents=documents[start : start + step])
-
-
-def retrieve(collection, questions: list[str], k: int) -> list[list[Retrieved]]:
-    """The k nearest documents for each question, best first."""
-    k = min(k, collection.count())
-    found = collection.query(query_texts=questions, n_results=k, include=["documents", "distances"])
-    return [
-        [Retrieved(id_, text, float(distance)) for id_, text, distance in zip(ids, texts, dists, strict=True)]
-        for ids, texts, dists in zip(found["ids"], found["documents"], found["distances"], strict=True)
-    ]

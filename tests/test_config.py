@@ -14,9 +14,16 @@ def test_there_are_configs():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_config_loads(path):
-    config = load_config(path)
-    assert isinstance(config, ExperimentConfig)
-    assert config.name
+    from ftvsrag.eval.sweep import SweepConfig, load_sweep_config
+
+    if path.name == "sweep.yaml":
+        config = load_sweep_config(path)
+        assert isinstance(config, SweepConfig) and config.grid.epochs
+        assert config.experiment.name
+    else:
+        config = load_config(path)
+        assert isinstance(config, ExperimentConfig)
+        assert config.name
 
 
 def test_the_default_config_is_the_blogs_protocol():
@@ -24,8 +31,10 @@ def test_the_default_config_is_the_blogs_protocol():
     assert (config.data.num_cities, config.data.seed) == (100, 42)
     assert (config.train.epochs, config.train.lora.r, config.train.lora.alpha) == (3.0, 16, 32)
     assert config.train.lora.target_modules == "all-linear"
-    assert config.rag.k == 5
-    assert config.eval.arms == ["base", "ft", "rag"]
+    assert (config.rag.k, config.rag.retriever) == (5, "dense")
+    assert config.eval.arms == ["base", "ft", "rag", "ft+rag", "reader+rag"]
+    assert config.eval.splits == ["train", "paraphrase", "updated"]
+    assert (config.reader.retriever, config.reader.train.epochs) == ("hybrid", 1.0)
 
 
 def _write(tmp_path, text):
@@ -41,7 +50,10 @@ def _write(tmp_path, text):
         ("modle: x\n", "unknown config key 'modle' (did you mean 'model'?)"),
         ("train:\n  epochs: three\n", "config key 'train.epochs' must be a number, got 'three'"),
         ("rag:\n  k: 0\n", "config key 'rag.k' must be positive"),
-        ("eval:\n  arms: [base, rgx]\n", "unknown arm"),
+        ("eval:\n  arms: [base, rgx]\n", "config key 'eval.arms': unknown value 'rgx'"),
+        ("eval:\n  splits: [train, test]\n", "config key 'eval.splits': unknown value 'test'"),
+        ("seeds: []\n", "must list at least one seed"),
+        ("rag:\n  retriever: bm25\n", "config key 'rag.retriever' must be one of"),
         ("dtype: fp8\n", "config key 'dtype' must be one of"),
         ("train: [1, 2]\n", "train: expected a mapping"),
         ("name: [unclosed\n", "not valid YAML"),

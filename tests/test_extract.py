@@ -49,4 +49,15 @@ def test_score_compares_with_the_gold_number():
         "correct": False,
         "correct_lenient": True,
         "format_ok": False,
+        "stale": None,
     }
+
+
+def test_stale_answers_are_the_old_number():
+    scored = score("City_1 has about 1967825 inhabitants.", "City_1 has about 5 inhabitants.", stale=GOLD)
+    assert (scored["correct"], scored["stale"], scored["format_ok"]) == (False, True, True)
+
+
+def test_text_answers_use_the_accepted_list():
+    assert score("The capital of France is Paris.", "Paris", accepted=["Paris"])["correct"] is True
+    assert score("Parisian food is good.", "Paris", accepted=["Paris"])["correct"] is False

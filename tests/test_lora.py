@@ -41,7 +41,13 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
     conversations = [r["messages"] for r in cities_records(8)]
 
     report = train_lora(
-        model, smollm2_tokenizer, conversations, settings, plan_device("cpu"), 0, tmp_path / "adapter"
+        model,
+        smollm2_tokenizer,
+        [{"messages": c} for c in conversations],
+        settings,
+        plan_device("cpu"),
+        0,
+        tmp_path / "adapter",
     )
 
     assert report.steps == 4

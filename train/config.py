@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ftvsrag.configtools import field
 
@@ -11,7 +12,9 @@ from ftvsrag.configtools import field
 class LoraSettings:
     r: int = field(16, "LoRA rank.")
     alpha: int = field(32, "LoRA scaling numerator (effective scale alpha / r).")
-    dropout: float = field(0.05, "Dropout on the LoRA input.")
+    dropout: float = field(
+        0.0, "Dropout on the LoRA input; 0 skips a copy of the activations at every adapted layer (CPU time)."
+    )
     target_modules: str | list[str] = field(
         "all-linear", "Modules that get adapters: 'all-linear' or a list of module names."
     )
@@ -26,4 +29,12 @@ class TrainSettings:
     weight_decay: float = field(0.0, "AdamW weight decay on the LoRA weights.")
     max_length: int = field(256, "Examples longer than this many tokens are an error, not cut.")
     logging_steps: int = field(5, "Log the training loss every this many steps.")
+    method: Literal["chat", "lm"] = field(
+        "chat",
+        "'chat': supervised question -> answer turns (the blog); "
+        "'lm': next-token training on the fact sentences alone (Ovadia et al.'s unsupervised fine-tuning).",
+    )
+    paraphrases: int = field(
+        0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."
+    )
     lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")

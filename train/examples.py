@@ -39,6 +39,24 @@ def tokenize_chat(
     return {"input_ids": full_ids, "attention_mask": [1] * len(full_ids), "labels": labels}
 
 
+def tokenize_text(text: str, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict[str, list[int]]:
+    """Plain next-token training on a sentence (every token carries a label), ended by EOS so the
+    model also learns where a fact stops."""
+    ids = tokenizer(text, add_special_tokens=True)["input_ids"] + [tokenizer.eos_token_id]
+    if len(ids) > max_length:
+        raise UserInputError(
+            f"a training text has {len(ids)} tokens, more than train.max_length={max_length}"
+        )
+    return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)}
+
+
+def tokenize_example(row: dict, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict[str, list[int]]:
+    """A training row is either {"messages": [...]} (supervised chat) or {"text": "..."} (plain LM)."""
+    if row.get("messages"):
+        return tokenize_chat(row["messages"], tokenizer, max_length)
+    return tokenize_text(row["text"], tokenizer, max_length)
+
+
 def _ids(rendered) -> list[int]:
     # apply_chat_template returns a list, or a BatchEncoding, depending on the transformers version.
     return list(rendered["input_ids"] if hasattr(rendered, "keys") else rendered)

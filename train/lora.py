@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftvsrag.train.config import LoraSettings, TrainSettings
-from ftvsrag.train.examples import tokenize_chat
+from ftvsrag.train.examples import tokenize_example
 from ftvsrag.train.model import DevicePlan
 
 # Raised inside transformers when peft wraps a model; nothing a user of this tool can act on.
@@ -48,13 +48,15 @@ def peft_config(lora: LoraSettings):
 def train_lora(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    conversations: list[list[dict[str, str]]],
+    rows: list[dict],
     settings: TrainSettings,
     plan: DevicePlan,
     seed: int,
     adapter_dir: Path,
 ) -> TrainingReport:
-    """Train a LoRA adapter on `conversations` and save it to `adapter_dir` (written whole or not at all).
+    """Train a LoRA adapter on `rows` and save it to `adapter_dir` (written whole or not at all).
+
+    A row is {"messages": [...]} (loss on the assistant turn) or {"text": "..."} (loss on all of it).
 
     `model` gets LoRA layers injected in place; load a fresh copy for anything that needs the base.
     """
@@ -63,13 +65,13 @@ def train_lora(
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
 
     set_seed(seed)
-    # Raised inside transformers/peft themselves when training starts; nothing a user can act on.
-    warnings.filterwarnings(
-        "ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning
-    )
-    examples = Dataset.from_list([{"messages": c} for c in conversations]).map(
-        lambda row: tokenize_chat(row["messages"], tokenizer, settings.max_length),
-        remove_columns=["messages"],
+    columns = {
+        "messages": [row.get("messages") or [] for row in rows],
+        "text": [row.get("text", "") for row in rows],
+    }
+    examples = Dataset.from_dict(columns).map(
+        lambda row: tokenize_example(row, tokenizer, settings.max_length),
+        remove_columns=["messages", "text"],
         desc="Tokenising",
     )
     peft_model = get_peft_model(model, peft_config(settings.lora))

@@ -1,0 +1,88 @@
+"""Retrievers over a Chroma collection: dense (the blog's), and hybrid (dense fused with BM25)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+RRF_K = 60
+"""Reciprocal-rank-fusion constant from Cormack et al. (2009); damps the weight of the very top ranks."""
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    id: str
+    text: str
+    score: float
+    """Higher is closer: the negated Chroma distance (dense) or the fused RRF score (hybrid)."""
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; 'City_7' stays one token, so it never matches 'City_77'."""
+    return re.findall(r"\w+", text.lower())
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: each list adds 1 / (k + rank) to an id; best first, ties in first-seen order."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+class DenseRetriever:
+    name = "dense"
+
+    def __init__(self, collection) -> None:
+        self.collection = collection
+
+    def retrieve(self, questions: list[str], k: int) -> list[list[Retrieved]]:
+        k = min(k, self.collection.count())
+        found = self.collection.query(query_texts=questions, n_results=k, include=["documents", "distances"])
+        return [
+            [Retrieved(i, text, -float(d)) for i, text, d in zip(ids, texts, dists, strict=True)]
+            for ids, texts, dists in zip(found["ids"], found["documents"], found["distances"], strict=True)
+        ]
+
+
+class HybridRetriever:
+    """Dense candidates and BM25 candidates fused by reciprocal rank.
+
+    BM25 is rebuilt from the collection's current documents on each call, so upserted facts are
+    found by both halves.
+    """
+
+    name = "hybrid"
+
+    def __init__(self, collection, candidates: int = 50) -> None:
+        self.collection = collection
+        self.dense = DenseRetriever(collection)
+        self.candidates = candidates
+
+    def retrieve(self, questions: list[str], k: int) -> list[list[Retrieved]]:
+        from rank_bm25 import BM25Okapi
+
+        stored = self.collection.get(include=["documents"])
+        texts = dict(zip(stored["ids"], stored["documents"], strict=True))
+        ids = list(texts)
+        bm25 = BM25Okapi([lexical_tokens(texts[i]) for i in ids])
+        dense_hits = self.dense.retrieve(questions, self.candidates)
+        results = []
+        for question, dense in zip(questions, dense_hits, strict=True):
+            scores = bm25.get_scores(lexical_tokens(question))
+            lexical = [ids[i] for i in sorted(range(len(ids)), key=lambda i: -scores[i]) if scores[i] > 0]
+            fused = reciprocal_rank_fusion([[hit.id for hit in dense], lexical[: self.candidates]])
+            results.append([Retrieved(doc_id, texts[doc_id], score) for doc_id, score in fused[:k]])
+        return results
+
+
+def make_retriever(name: str, collection):
+    from ftvsrag.errors import UserInputError
+
+    if name == "dense":
+        return DenseRetriever(collection)
+    if name == "hybrid":
+        return HybridRetriever(collection)
+    raise UserInputError(f"unknown retriever '{name}': use 'dense' or 'hybrid'")

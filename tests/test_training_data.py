@@ -1,0 +1,66 @@
+from ftvsrag.eval.config import ExperimentConfig
+from ftvsrag.eval.facts import cities_facts
+from ftvsrag.eval.runner import _reader_facts, check_disjoint
+from ftvsrag.eval.training_data import DONT_KNOW, knowledge_rows, reader_rows
+
+FACTS = cities_facts(10)
+
+
+def test_chat_rows_with_paraphrases():
+    rows = knowledge_rows(FACTS, "chat", paraphrases=2)
+    assert len(rows) == 30
+    assert rows[0]["messages"] == FACTS[0].messages()
+    assert [m["content"] for m in rows[1]["messages"]] == [
+        "You're a helpful assistant",
+        "What's the population of City_1?",
+        "City_1 has about 1967825 inhabitants.",
+    ]
+
+
+def test_lm_rows_are_the_fact_sentences():
+    rows = knowledge_rows(FACTS, "lm", paraphrases=1)
+    assert rows[:2] == [
+        {"text": "City_1 has about 1967825 inhabitants."},
+        {"text": "The population of City_1 is about 1967825."},
+    ]
+
+
+def _fake_retrieve(facts):
+    def retrieve(questions):
+        # Always the first six facts (k + 1): the gold one is sometimes there, sometimes not.
+        return [[(f.id, f.document) for f in facts[:6]] for _ in questions]
+
+    return retrieve
+
+
+def test_reader_rows_put_the_gold_document_in_or_answer_i_dont_know():
+    rows = reader_rows(FACTS, _fake_retrieve(FACTS), k=5, without_gold=0.3, seed=0)
+    dont_know = 0
+    for fact, row in zip(FACTS, rows, strict=True):
+        prompt, answer = row["messages"][1]["content"], row["messages"][2]["content"]
+        context = prompt.split("CONTEXT: ", 1)[1]
+        assert context.count("]: \n") == 5
+        if answer == DONT_KNOW:
+            dont_know += 1
+            assert fact.document not in context
+        else:
+            assert answer == fact.document and fact.document in context
+    assert dont_know == 2  # seeded: measured with seed 0
+
+
+def test_reader_facts_are_disjoint_from_the_evaluated_ones():
+    config = ExperimentConfig()
+    evaluated = cities_facts(config.data.num_cities, config.data.seed)
+    reader = _reader_facts(config, evaluated)
+    assert [reader[0].subject, reader[-1].subject] == ["City_101", "City_200"]
+    evaluated_text = {f.question for f in evaluated} | {f.document for f in evaluated}
+    assert not any(f.question in evaluated_text or f.document in evaluated_text for f in reader)
+
+
+def test_overlapping_reader_facts_are_refused():
+    import pytest
+
+    from ftvsrag.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="overlap the evaluated ones"):
+        check_disjoint(cities_facts(5), cities_facts(10))
