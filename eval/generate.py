@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ftvsrag.train.model import padding_side
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -38,9 +40,8 @@ def generate_answers(
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
     order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
     answers: list[str] = [""] * len(prompts)
-    tokenizer.padding_side = "left"
     model.eval()
-    with tqdm(total=len(prompts), desc=desc, unit="q") as progress:
+    with padding_side(tokenizer, "left"), tqdm(total=len(prompts), desc=desc, unit="q") as progress:
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             encoded = tokenizer(

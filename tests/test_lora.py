@@ -76,3 +76,12 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
         with reloaded.disable_adapter():
             plain = LlamaForCausalLM.from_pretrained(tmp_path / "tiny")
             assert torch.equal(reloaded(**inputs).logits, plain(**inputs).logits)
+
+
+def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenizer, tmp_path):
+    from ftvsrag.eval.generate import generate_answers
+
+    model = _tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    before = smollm2_tokenizer.padding_side
+    generate_answers(model, smollm2_tokenizer, [[{"role": "user", "content": "Hi?"}]] * 2, 2, 2, desc="t")
+    assert smollm2_tokenizer.padding_side == before

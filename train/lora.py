@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.examples import tokenize_example
-from ftvsrag.train.model import DevicePlan
+from ftvsrag.train.model import DevicePlan, padding_side
 
 # Raised inside transformers when peft wraps a model; nothing a user of this tool can act on.
 warnings.filterwarnings(
@@ -101,7 +101,8 @@ def train_lora(
             data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, pad_to_multiple_of=8),
         )
         started = time.perf_counter()
-        result = trainer.train()
+        with padding_side(tokenizer, "right"):
+            result = trainer.train()
         seconds = time.perf_counter() - started
     save_adapter(peft_model, adapter_dir)
     tokens = sum(len(ids) for ids in examples["input_ids"])

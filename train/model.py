@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -177,6 +179,18 @@ def load_tokenizer(model: ResolvedModel) -> PreTrainedTokenizerBase:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+@contextmanager
+def padding_side(tokenizer: PreTrainedTokenizerBase, side: str) -> Iterator[None]:
+    """Pad on `side` inside the block and restore the tokenizer's setting after: generation needs left
+    padding, training right padding, and one tokenizer serves both."""
+    previous = tokenizer.padding_side
+    tokenizer.padding_side = side
+    try:
+        yield
+    finally:
+        tokenizer.padding_side = previous
 
 
 def load_model(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
