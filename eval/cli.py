@@ -127,11 +127,12 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _cities(args: argparse.Namespace) -> int:
-    from ftvsrag.eval.facts import cities_records, write_jsonl
+    from ftvsrag.eval.facts import cities_records
+    from ftvsrag.eval.rundir import write_jsonl
 
     if args.num_cities <= 0:
         raise UserInputError(f"--num-cities must be positive, got {args.num_cities}")
-    write_jsonl(cities_records(args.num_cities, args.seed), args.out)
+    write_jsonl(args.out, cities_records(args.num_cities, args.seed))
     print(f"Wrote {args.num_cities} records to {args.out}")
     return 0
 

@@ -8,11 +8,13 @@ from typing import Literal
 
 from ftvsrag.configtools import field, load_yaml_config
 from ftvsrag.errors import UserInputError
+from ftvsrag.eval import arms
+from ftvsrag.eval.questions import PARAPHRASE, TRAIN, UPDATED
 from ftvsrag.rag.config import RagSettings
 from ftvsrag.train.config import TrainSettings
 
-ARMS = ("base", "ft", "rag", "ft+rag", "reader+rag")
-SPLITS = ("train", "paraphrase", "updated")
+ARMS = tuple(arms.ARMS)
+SPLITS = (TRAIN, PARAPHRASE, UPDATED)
 
 
 @dataclass
@@ -97,7 +99,11 @@ class ExperimentConfig:
             ("train.batch_size", self.train.batch_size),
             ("rag.k", self.rag.k),
             ("eval.max_new_tokens", self.eval.max_new_tokens),
+            ("eval.probe_max_new_tokens", self.eval.probe_max_new_tokens),
             ("data.num_cities", self.data.num_cities),
+            ("reader.num_facts", self.reader.num_facts),
+            ("reader.train.epochs", self.reader.train.epochs),
+            ("reader.train.batch_size", self.reader.train.batch_size),
         ):
             if value <= 0:
                 raise UserInputError(f"config key '{key}' must be positive, got {value}")

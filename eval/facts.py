@@ -70,10 +70,6 @@ def cities_facts(num_cities: int = 100, seed: int = 42, first_city: int = 1) -> 
     ]
 
 
-def write_jsonl(records: list[dict], path: Path) -> None:
-    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
-
-
 def load_chat_jsonl(path: Path) -> list[Fact]:
     """Load and validate an OpenAI chat fine-tuning JSONL through `datasets`."""
     lines = _check_json_lines(path)

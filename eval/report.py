@@ -13,15 +13,12 @@ KEY_PAIRS = (("ft", "base"), ("rag", "ft"), ("ft+rag", "rag"), ("reader+rag", "r
 def results_table(results: dict[str, Any], retrievers: dict[str, str] | None = None) -> str:
     """Arms x splits: strict accuracy with its interval in every cell."""
     splits = [s for s in SPLIT_ORDER if any(s in by_split for by_split in results["arms"].values())]
-    header = ["arm", "retriever", *splits]
-    lines = [_row(header), "|" + "---|" * len(header)]
-    for arm, by_split in results["arms"].items():
-        cells = [f"**{arm}**", (retrievers or {}).get(arm, "-")]
-        for split in splits:
-            m = by_split.get(split)
-            cells.append(_accuracy_cell(m) if m else "-")
-        lines.append(_row(cells))
-    return "\n".join(lines)
+    rows = [
+        [f"**{arm}**", (retrievers or {}).get(arm, "-")]
+        + [_accuracy_cell(by_split[s]) if s in by_split else "-" for s in splits]
+        for arm, by_split in results["arms"].items()
+    ]
+    return _table(["arm", "retriever", *splits], rows)
 
 
 def details_table(results: dict[str, Any]) -> str:
@@ -32,7 +29,7 @@ def details_table(results: dict[str, Any]) -> str:
     header = ["arm", "split", "n", "strict", "lenient", "format", "stale"]
     header += [f"strict, first {first_key[5:]}"] if first_key else []
     header += ["mean ± sd over seeds"]
-    lines = [_row(header), "|" + "---|" * len(header)]
+    rows = []
     for arm, by_split in results["arms"].items():
         for split in [s for s in SPLIT_ORDER if s in by_split]:
             m = by_split[split]
@@ -40,62 +37,68 @@ def details_table(results: dict[str, Any]) -> str:
                 arm,
                 split,
                 str(m["n"]),
-                f"{_pct(m['accuracy'])} ({m['correct']}/{m['n']})",
+                _count_cell(m),
                 _pct(m["lenient_accuracy"]),
                 _pct(m.get("format_ok")),
                 _pct(m.get("stale")),
             ]
             if first_key:
                 sub = m.get(first_key)
-                row.append(f"{_pct(sub['accuracy'])} ({sub['correct']}/{sub['n']})" if sub else "-")
+                row.append(_count_cell(sub) if sub else "-")
             seeds = m.get("seeds")
             row.append(
                 f"{_pct(seeds['accuracy_mean'])} ± {_pct(seeds['accuracy_sd'])} (n={seeds['n_seeds']})"
                 if seeds
                 else "-"
             )
-            lines.append(_row(row))
-    return "\n".join(lines)
+            rows.append(row)
+    return _table(header, rows)
 
 
 def retrieval_table(results: dict[str, Any]) -> str:
     by_split = results.get("retrieval_by_split") or {}
     if not by_split:
         return ""
-    lines = [_row(["split", "retriever", "recall@1", "recall@5"]), "|---|---|---|---|"]
-    for split in [s for s in SPLIT_ORDER if s in by_split]:
-        for retriever, scores in by_split[split].items():
-            lines.append(_row([split, retriever, _pct(scores["recall@1"]), _pct(scores["recall@5"])]))
-    return "\n".join(lines)
+    rows = [
+        [split, retriever, _pct(scores["recall@1"]), _pct(scores["recall@5"])]
+        for split in [s for s in SPLIT_ORDER if s in by_split]
+        for retriever, scores in by_split[split].items()
+    ]
+    return _table(["split", "retriever", "recall@1", "recall@5"], rows)
 
 
 def comparisons_table(results: dict[str, Any]) -> str:
     """The arm pairs that answer the question of this tool, with exact McNemar p-values."""
-    lines = [
-        _row(
-            ["split", "comparison", "change", "95 % CI", "only first right", "only second right", "McNemar p"]
-        ),
-        "|---|---|---|---|---|---|---|",
+    by_split = results.get("mcnemar") or {}
+    pairs = [
+        (split, f"{second} vs {first}", by_split[split][f"{second} vs {first}"])
+        for split in SPLIT_ORDER
+        if split in by_split
+        for second, first in KEY_PAIRS
+        if f"{second} vs {first}" in by_split[split]
     ]
-    for split in [s for s in SPLIT_ORDER if s in (results.get("mcnemar") or {})]:
-        pairs = results["mcnemar"][split]
-        for second, first in KEY_PAIRS:
-            pair = pairs.get(f"{second} vs {first}")
-            if pair:
-                lines.append(
-                    _row(
-                        [
-                            split,
-                            f"{second} vs {first}",
-                            _signed(pair["change"]),
-                            f"{_signed(pair['ci95'][0])} to {_signed(pair['ci95'][1])}",
-                            str(pair["only_first"]),
-                            str(pair["only_second"]),
-                            _p(pair["p"]),
-                        ]
-                    )
-                )
-    return "\n".join(lines) if len(lines) > 2 else ""
+    rows = [
+        [
+            split,
+            name,
+            _signed(pair["change"]),
+            _signed_interval(pair["ci95"]),
+            str(pair["only_first"]),
+            str(pair["only_second"]),
+            _p(pair["p"]),
+        ]
+        for split, name, pair in pairs
+    ]
+    header = [
+        "split",
+        "comparison",
+        "change",
+        "95 % CI",
+        "only first right",
+        "only second right",
+        "McNemar p",
+    ]
+    return _table(header, rows) if rows else ""
 
 
 def forgetting_line(results: dict[str, Any]) -> str:
@@ -104,11 +107,10 @@ def forgetting_line(results: dict[str, Any]) -> str:
         return ""
     change = forgetting["change"]
     before, after = _pct(forgetting["base"]["accuracy"]), _pct(forgetting["ft"]["accuracy"])
-    interval = f"{_signed(change['ci95'][0])} to {_signed(change['ci95'][1])}"
     return (
         f"General-knowledge probe ({forgetting['questions']} questions written for this repo): "
         f"base {before}, after the knowledge fine-tune {after}; change {_signed(change['change'])} "
-        f"(95 % CI {interval}, McNemar p = {_p(change['p'])})."
+        f"(95 % CI {_signed_interval(change['ci95'])}, McNemar p = {_p(change['p'])})."
     )
 
 
@@ -116,23 +118,17 @@ def costs_table(results: dict[str, Any]) -> str:
     costs = results.get("costs") or {}
     if not costs:
         return ""
-    lines = [
-        _row(["arm", "training s", "index s", "prompt tokens / question", "s / question"]),
-        "|---|---|---|---|---|",
+    rows = [
+        [
+            arm,
+            f"{c['train_s']:.1f}",
+            f"{c['index_s']:.1f}",
+            f"{c['prompt_tokens_per_question']:.0f}",
+            f"{c['seconds_per_question']:.3f}",
+        ]
+        for arm, c in costs.items()
     ]
-    for arm, c in costs.items():
-        lines.append(
-            _row(
-                [
-                    arm,
-                    f"{c['train_s']:.1f}",
-                    f"{c['index_s']:.1f}",
-                    f"{c['prompt_tokens_per_question']:.0f}",
-                    f"{c['seconds_per_question']:.3f}",
-                ]
-            )
-        )
-    return "\n".join(lines)
+    return _table(["arm", "training s", "index s", "prompt tokens / question", "s / question"], rows)
 
 
 def verdict(results: dict[str, Any], split: str = "train") -> str:
@@ -196,6 +192,19 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
 
 def _accuracy_cell(m: dict[str, Any]) -> str:
     return f"{_pct(m['accuracy'])} [{_pct(m['ci95'][0])}, {_pct(m['ci95'][1])}]"
+
+
+def _count_cell(m: dict[str, Any]) -> str:
+    return f"{_pct(m['accuracy'])} ({m['correct']}/{m['n']})"
+
+
+def _signed_interval(bounds: list[float]) -> str:
+    return f"{_signed(bounds[0])} to {_signed(bounds[1])}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table."""
+    return "\n".join([_row(header), "|" + "---|" * len(header), *(_row(row) for row in rows)])
 
 
 def _row(cells: list[str]) -> str:

@@ -20,26 +20,23 @@ def rescore_run(run_dir: Path) -> str:
     if not answers.is_file():
         raise UserInputError(f"{run_dir} is not a run folder: no answers.jsonl")
     records = rescore(read_jsonl(answers))
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-    old = (
-        json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-        if (run_dir / "results.json").is_file()
-        else {}
-    )
-    manifest = (
-        json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-        if (run_dir / "manifest.json").is_file()
-        else {}
-    )
+    config = _read_if_present(run_dir / "config.yaml", yaml.safe_load)
+    old = _read_if_present(run_dir / "results.json", json.loads)
+    manifest = _read_if_present(run_dir / "manifest.json", json.loads)
     results = summarise(
         records, config.get("eval", {}).get("first_n", 20), old.get("timings_s"), old.get("notes", ())
     )
     meta = manifest.get("report_meta") or {
         "name": config.get("name", run_dir.name),
-        "model": config.get("model"),
+        "model": config.get("model", "?"),
     }
     report = render_report(results, meta)
     write_jsonl(answers, records)
     write_json(run_dir / "results.json", results)
     write_text_atomic(run_dir / "report.md", report)
     return report
+
+
+def _read_if_present(path: Path, parse) -> dict:
+    """A run's side file parsed, or {} when it is missing: answers.jsonl alone is enough to re-score."""
+    return (parse(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}

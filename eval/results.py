@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
+from ftvsrag.eval.arms import ARMS
 from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
 
 RECALL_KS = (1, 5)
@@ -36,10 +37,11 @@ def summarise(
         if across:
             block["seeds"] = across
         arms.setdefault(arm, {})[split] = block
+    retrieval = _retrieval(first_seed)
     return {
         "arms": arms,
-        "retrieval": _retrieval(first_seed).get("train", {}),
-        "retrieval_by_split": _retrieval(first_seed),
+        "retrieval": retrieval.get("train", {}),
+        "retrieval_by_split": retrieval,
         "mcnemar": _mcnemar(grouped),
         "forgetting": _forgetting(grouped),
         "costs": _costs(first_seed, timings or {}),
@@ -120,7 +122,7 @@ def _costs(records: Sequence[dict[str, Any]], timings: dict[str, float]) -> dict
             per_arm[record["arm"]].append(record)
     costs = {}
     for arm, rows in per_arm.items():
-        adapter = "reader" if arm.startswith("reader") else "ft" if arm.startswith("ft") else None
+        adapter = ARMS[arm].adapter if arm in ARMS else None
         costs[arm] = {
             "train_s": timings.get(f"train:{adapter}", 0.0) if adapter else 0.0,
             "index_s": timings.get("index", 0.0) if rows[0].get("retriever") else 0.0,

@@ -37,7 +37,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    write_text_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    """One `json.dumps` per line with its defaults: the bytes the blog's own script wrote."""
+    write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in records))
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -9,15 +9,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ftvsrag.configtools import to_dict
+from ftvsrag.configtools import to_yaml
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.arms import ARMS, FT_ADAPTER, READER_ADAPTER, Arm
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.extract import extract_lenient
-from ftvsrag.eval.facts import Fact, cities_facts, load_chat_jsonl, write_jsonl
+from ftvsrag.eval.facts import Fact, cities_facts, load_chat_jsonl
 from ftvsrag.eval.generate import default_batch_size, generate_answers
 from ftvsrag.eval.manifest import build_manifest
 from ftvsrag.eval.probe import accepted_answers, general_questions
@@ -34,8 +32,7 @@ from ftvsrag.eval.questions import (
 from ftvsrag.eval.records import answer_record
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import summarise
-from ftvsrag.eval.rundir import staged_run_dir, write_json
-from ftvsrag.eval.rundir import write_jsonl as write_records
+from ftvsrag.eval.rundir import staged_run_dir, write_json, write_jsonl
 from ftvsrag.eval.training_data import knowledge_rows, reader_rows
 from ftvsrag.rag.embeddings import embedding_function
 from ftvsrag.rag.prompts import rag_messages
@@ -43,6 +40,8 @@ from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, upsert_documents
 from ftvsrag.train.lora import train_lora
 from ftvsrag.train.model import (
+    DevicePlan,
+    ResolvedModel,
     default_cache_dir,
     load_model,
     load_tokenizer,
@@ -90,30 +89,30 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
         {arm.adapter for arm in arms if arm.adapter} | ({FT_ADAPTER} if _probes(config) else set())
     )
     retrievers_needed = sorted({_retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
-    cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     with timer.stage("resolve model"):
-        model_ref = resolve_model(config.model, cache_dir)
-    plan = plan_device(config.device, config.dtype)
-    batch_size = config.eval.batch_size or default_batch_size(plan.device)
+        model_ref, plan, batch_size = prepare_model(config)
     embed = None
     if retrievers_needed or READER_ADAPTER in adapters:
         embed = embedding_function(config.rag.embedding_model, plan.device)
     reader_facts = _reader_facts(config, facts) if READER_ADAPTER in adapters else []
 
     with staged_run_dir(Path(config.runs_dir) / config.name) as run:
-        (run / "config.yaml").write_text(yaml.safe_dump(to_dict(config), sort_keys=False), encoding="utf-8")
-        write_jsonl([{"messages": f.messages()} for f in facts], run / DATA_FILE)
+        (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
+        write_jsonl(run / DATA_FILE, [{"messages": f.messages()} for f in facts])
         tokenizer = load_tokenizer(model_ref)
 
         training = {}
+        if FT_ADAPTER in adapters:
+            knowledge = knowledge_rows(facts, config.train.method, config.train.paraphrases)
+        if READER_ADAPTER in adapters:
+            reader_retrieve = _reader_retrieval(config, reader_facts, run / "chroma", embed)
         for seed in config.seeds:
             if FT_ADAPTER in adapters:
                 with timer.stage("train:ft", f"seed {seed}"):
-                    rows = knowledge_rows(facts, config.train.method, config.train.paraphrases)
                     training[f"ft seed {seed}"] = train_lora(
                         load_model(model_ref, plan),
                         tokenizer,
-                        rows,
+                        knowledge,
                         config.train,
                         plan,
                         seed,
@@ -121,7 +120,9 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                     )
             if READER_ADAPTER in adapters:
                 with timer.stage("train:reader", f"seed {seed}"):
-                    rows = _reader_training_rows(config, reader_facts, run / "chroma", embed, seed)
+                    rows = reader_rows(
+                        reader_facts, reader_retrieve, config.rag.k, config.reader.without_gold, seed
+                    )
                     training[f"reader seed {seed}"] = train_lora(
                         load_model(model_ref, plan),
                         tokenizer,
@@ -154,7 +155,7 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
             stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
             with (
                 timer.stage(stage, f"{split_questions[0].split}, seed {seed}"),
-                _adapter(model, arm.adapter, seed, config.seeds),
+                _adapter(model, arm.adapter, seed),
             ):
                 generation = generate_answers(
                     model,
@@ -213,7 +214,7 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
             "chart": CHART_FILE if has_chart else None,
         }
         report = render_report(results, meta)
-        write_records(run / "answers.jsonl", records)
+        write_jsonl(run / "answers.jsonl", records)
         write_json(run / "results.json", results)
         (run / "report.md").write_text(report, encoding="utf-8")
         write_json(
@@ -235,6 +236,14 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
             ),
         )
     return RunOutcome(Path(config.runs_dir) / config.name, results, report, meta["retrievers"])
+
+
+def prepare_model(config: ExperimentConfig) -> tuple[ResolvedModel, DevicePlan, int]:
+    """The model's weights on disk (converted and cached if need be), the device, and the batch size."""
+    cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
+    model_ref = resolve_model(config.model, cache_dir)
+    plan = plan_device(config.device, config.dtype)
+    return model_ref, plan, config.eval.batch_size or default_batch_size(plan.device)
 
 
 def _probes(config: ExperimentConfig) -> bool:
@@ -268,7 +277,7 @@ def _answering_model(model_ref, plan, run: Path, adapters: list[str], seeds: lis
     return model.eval()
 
 
-def _adapter(model, adapter: str | None, seed: int, seeds: list[int]):
+def _adapter(model, adapter: str | None, seed: int):
     """Answer with one named adapter, or with none (the base model)."""
     if adapter is None:
         return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()
@@ -336,9 +345,8 @@ def check_disjoint(reader: list[Fact], evaluated: list[Fact]) -> None:
         )
 
 
-def _reader_training_rows(
-    config: ExperimentConfig, reader: list[Fact], chroma_dir: Path, embed, seed: int
-) -> list[dict]:
+def _reader_retrieval(config: ExperimentConfig, reader: list[Fact], chroma_dir: Path, embed):
+    """Index the reader's facts once; the returned function retrieves their training contexts."""
     collection = open_collection(chroma_dir, f"{config.rag.collection}-reader-train", embed)
     upsert_documents(collection, [f.id for f in reader], [f.document for f in reader])
     retriever = make_retriever(config.reader.retriever, collection)
@@ -347,7 +355,7 @@ def _reader_training_rows(
         # One more than k: with the gold document taken out, k others must remain.
         return [[(h.id, h.text) for h in hits] for hits in retriever.retrieve(questions, config.rag.k + 1)]
 
-    return reader_rows(reader, retrieve, config.rag.k, config.reader.without_gold, seed)
+    return retrieve
 
 
 def _release_chroma() -> None:

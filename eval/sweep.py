@@ -13,19 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
-from ftvsrag.configtools import field, load_yaml_config
+from ftvsrag.configtools import field, load_yaml_config, to_yaml
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.generate import default_batch_size, generate_answers
+from ftvsrag.eval.generate import generate_answers
 from ftvsrag.eval.questions import paraphrase_questions, train_questions
 from ftvsrag.eval.records import score
 from ftvsrag.eval.rundir import staged_run_dir, write_text_atomic
+from ftvsrag.eval.runner import prepare_model
 from ftvsrag.eval.training_data import knowledge_rows
 from ftvsrag.train.lora import load_adapter, train_lora
-from ftvsrag.train.model import default_cache_dir, load_model, load_tokenizer, plan_device, resolve_model
+from ftvsrag.train.model import load_model, load_tokenizer
 
 COLUMNS = [
     "method",
@@ -64,18 +63,13 @@ def run_sweep(config: SweepConfig) -> Path:
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
     facts = cities_facts(experiment.data.num_cities, experiment.data.seed)
     questions = {"train": train_questions(facts), "paraphrase": paraphrase_questions(facts)}
-    cache_dir = Path(experiment.cache_dir).expanduser() if experiment.cache_dir else default_cache_dir()
-    model_ref = resolve_model(experiment.model, cache_dir)
-    plan = plan_device(experiment.device, experiment.dtype)
-    batch_size = experiment.eval.batch_size or default_batch_size(plan.device)
+    model_ref, plan, batch_size = prepare_model(experiment)
     tokenizer = load_tokenizer(model_ref)
     points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
     final = Path(experiment.runs_dir) / experiment.name
     rows: list[dict] = []
     with staged_run_dir(final) as run, tempfile.TemporaryDirectory(prefix="ftvsrag-sweep-") as scratch:
-        (run / "config.yaml").write_text(
-            yaml.safe_dump(dataclasses.asdict(config), sort_keys=False), encoding="utf-8"
-        )
+        (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
         for number, (method, paraphrases, epochs) in enumerate(points, start=1):
             point = f"method={method} paraphrases={paraphrases} epochs={epochs:g}"
             print(f"==> point {number}/{len(points)}: {point}", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 from ftvsrag.eval.extract import extract_lenient
 from ftvsrag.eval.facts import Fact
@@ -35,17 +36,10 @@ def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dic
             rows += [{"text": sentence} for sentence in _sentence_paraphrases(fact, paraphrases)]
         else:
             rows.append({"messages": fact.messages()})
-            for question in training_paraphrases(fact, paraphrases):
-                system = [{"role": "system", "content": fact.system}] if fact.system else []
-                rows.append(
-                    {
-                        "messages": [
-                            *system,
-                            {"role": "user", "content": question},
-                            {"role": "assistant", "content": fact.answer},
-                        ]
-                    }
-                )
+            rows += [
+                {"messages": replace(fact, question=question).messages()}
+                for question in training_paraphrases(fact, paraphrases)
+            ]
     return rows
 
 

@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def field(default: Any, help: str) -> Any:
-    """A dataclass field that carries its help string (shown by `ftvsrag config --help`)."""
+    """A dataclass field that carries its help string in its metadata."""
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help})
     if dataclasses.is_dataclass(default):
@@ -72,8 +72,9 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node[leaf] = yaml.safe_load(text)
 
 
-def to_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+def to_yaml(config: Any) -> str:
+    """The resolved config as YAML, fields in declaration order (what a run folder keeps)."""
+    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
 
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}

@@ -21,6 +21,6 @@ UPSERT_BATCH = 1000
 
 def upsert_documents(collection, ids: list[str], documents: list[str]) -> None:
     """Add or replace documents by id."""
-    step = UPSERT_BATCH
-    for start in range(0, len(ids), step):
-        collection.upsert(ids=ids[start : start + step], documents=documents[start : start + step])
+    for start in range(0, len(ids), UPSERT_BATCH):
+        end = start + UPSERT_BATCH
+        collection.upsert(ids=ids[start:end], documents=documents[start:end])

@@ -50,6 +50,7 @@ def _write(tmp_path, text):
         ("modle: x\n", "unknown config key 'modle' (did you mean 'model'?)"),
         ("train:\n  epochs: three\n", "config key 'train.epochs' must be a number, got 'three'"),
         ("rag:\n  k: 0\n", "config key 'rag.k' must be positive"),
+        ("reader:\n  train:\n    batch_size: 0\n", "config key 'reader.train.batch_size' must be positive"),
         ("eval:\n  arms: [base, rgx]\n", "config key 'eval.arms': unknown value 'rgx'"),
         ("eval:\n  splits: [train, test]\n", "config key 'eval.splits': unknown value 'test'"),
         ("seeds: []\n", "must list at least one seed"),

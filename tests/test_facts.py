@@ -3,7 +3,8 @@ import hashlib
 import pytest
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.facts import cities_records, load_chat_jsonl, write_jsonl
+from ftvsrag.eval.facts import cities_records, load_chat_jsonl
+from ftvsrag.eval.rundir import write_jsonl
 
 # sha256 of the 100-city file as the blog's script writes it (json.dumps per line, "\n" endings).
 CITIES_SHA256 = "848311582bea46b5f994b232990de63948744574e29a5daa61b16f41efad28de"
@@ -28,13 +29,13 @@ def test_cities_match_the_blog():
 
 def test_cities_file_bytes_are_stable(tmp_path):
     path = tmp_path / "cities_population.jsonl"
-    write_jsonl(cities_records(), path)
+    write_jsonl(path, cities_records())
     assert hashlib.sha256(path.read_bytes()).hexdigest() == CITIES_SHA256
 
 
 def test_chat_jsonl_round_trips_through_datasets(tmp_path):
     path = tmp_path / "kb.jsonl"
-    write_jsonl(cities_records(3), path)
+    write_jsonl(path, cities_records(3))
     facts = load_chat_jsonl(path)
     assert [f.question for f in facts] == [f"What is the population of City_{i}?" for i in (1, 2, 3)]
     assert facts[1].answer == "City_2 has about 519610 inhabitants."

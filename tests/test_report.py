@@ -45,3 +45,13 @@ def test_rescoring_applies_to_stored_outputs(tmp_path):
     assert main(["report", str(run)]) == 0
     rescored = [json.loads(line) for line in (run / "answers.jsonl").read_text().splitlines()]
     assert [a["correct"] for a in rescored] == [a["correct"] for a in answers]
+
+
+def test_a_run_folder_with_answers_alone_still_rescores(tmp_path, capsys):
+    run = tmp_path / "slice"
+    run.mkdir()
+    shutil.copy(STORED_RUN / "answers.jsonl", run / "answers.jsonl")
+    expected = json.loads((STORED_RUN / "results.json").read_text())
+    assert main(["report", str(run)]) == 0
+    assert json.loads((run / "results.json").read_text())["arms"] == expected["arms"]
+    assert "# ftvsrag report: slice" in capsys.readouterr().out
