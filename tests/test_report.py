@@ -55,3 +55,14 @@ def test_a_run_folder_with_answers_alone_still_rescores(tmp_path, capsys):
     assert main(["report", str(run)]) == 0
     assert json.loads((run / "results.json").read_text())["arms"] == expected["arms"]
     assert "# ftvsrag report: slice" in capsys.readouterr().out
+
+
+def test_a_damaged_answers_file_names_its_line(tmp_path, capsys):
+    run = tmp_path / "slice"
+    shutil.copytree(STORED_RUN, run)
+    lines = (run / "answers.jsonl").read_text().splitlines()
+    lines[2] = lines[2][:40]
+    (run / "answers.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "answers.jsonl:3: malformed JSON" in err
