@@ -1,7 +1,9 @@
-"""Batched greedy generation: left padding, KV cache, similar lengths batched together."""
+"""Batched greedy generation: left padding, KV cache, similar lengths batched together, and the
+prompts' shared beginning computed once."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,9 @@ from ftvsrag.train.model import padding_side
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+MIN_SHARED_PREFIX = 8
+"""Shorter shared beginnings are not worth a cache copy per batch."""
 
 
 def default_batch_size(device: str) -> int:
@@ -21,6 +26,17 @@ class Generation:
     prompt_tokens: list[int]
 
 
+def shared_prefix_length(token_lists: list[list[int]]) -> int:
+    """Tokens every prompt starts with, leaving each at least one token to feed the model."""
+    if not token_lists:
+        return 0
+    first, limit = token_lists[0], min(len(ids) for ids in token_lists) - 1
+    length = 0
+    while length < limit and all(ids[length] == first[length] for ids in token_lists):
+        length += 1
+    return length
+
+
 def generate_answers(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -29,27 +45,55 @@ def generate_answers(
     max_new_tokens: int,
     desc: str,
 ) -> Generation:
-    """Greedy answers to each conversation, in input order, with each prompt's length in tokens."""
+    """Greedy answers to each conversation, in input order, with each prompt's length in tokens.
+
+    The prompts of one arm share their start (system prompt, chat markup, the RAG instruction: 54 of
+    the RAG prompt's ~195 tokens). That start runs through the model once; each batch continues from
+    a copy of its KV cache, the rest of each prompt padded on the left of its own part.
+    """
     import torch
     from tqdm.auto import tqdm
 
     prompts = [
         tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
     ]
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-    # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
-    order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
-    answers: list[str] = [""] * len(prompts)
+    token_lists = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    shared = shared_prefix_length(token_lists)
+    if len(prompts) < 2 or shared < MIN_SHARED_PREFIX:
+        shared = 0
     model.eval()
+    prefix_cache = None
+    if shared:
+        with torch.inference_mode():
+            prefix = torch.tensor([token_lists[0][:shared]], device=model.device)
+            prefix_cache = model(input_ids=prefix, use_cache=True).past_key_values
+
+    # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
+    order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
+    answers: list[str] = [""] * len(prompts)
     with padding_side(tokenizer, "left"), tqdm(total=len(prompts), desc=desc, unit="q") as progress:
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            encoded = tokenizer(
-                [prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
-            ).to(model.device)
+            rest = tokenizer.pad({"input_ids": [token_lists[i][shared:] for i in batch]}, return_tensors="pt")
+            inputs = {
+                "input_ids": torch.cat(
+                    [
+                        torch.tensor([token_lists[batch[0]][:shared]] * len(batch), dtype=torch.long),
+                        rest["input_ids"],
+                    ],
+                    dim=1,
+                ),
+                "attention_mask": torch.cat(
+                    [torch.ones(len(batch), shared, dtype=torch.long), rest["attention_mask"]], dim=1
+                ),
+            }
+            inputs = {name: tensor.to(model.device) for name, tensor in inputs.items()}
+            if prefix_cache is not None:
+                inputs["past_key_values"] = copy.deepcopy(prefix_cache)
+                inputs["past_key_values"].batch_repeat_interleave(len(batch))
             with torch.inference_mode():
                 generated = model.generate(
-                    **encoded,
+                    **inputs,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     temperature=None,
@@ -57,10 +101,10 @@ def generate_answers(
                     top_k=None,
                     pad_token_id=tokenizer.pad_token_id,
                 )
-            new_tokens = generated[:, encoded["input_ids"].shape[1] :]
+            new_tokens = generated[:, inputs["input_ids"].shape[1] :]
             for i, text in zip(
                 batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True
             ):
                 answers[i] = text.strip()
             progress.update(len(batch))
-    return Generation(answers, lengths)
+    return Generation(answers, [len(ids) for ids in token_lists])

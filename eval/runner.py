@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from ftvsrag.eval.extract import extract_lenient
 from ftvsrag.eval.facts import Fact, cities_facts, load_chat_jsonl
 from ftvsrag.eval.generate import default_batch_size, generate_answers
 from ftvsrag.eval.manifest import build_manifest
+from ftvsrag.eval.models import AnsweringModels
 from ftvsrag.eval.probe import accepted_answers, general_questions
 from ftvsrag.eval.questions import (
     PARAPHRASE,
@@ -141,7 +142,14 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
             retrievers = {name: make_retriever(name, collection) for name in retrievers_needed}
 
         with timer.stage("load model"):
-            model = _answering_model(model_ref, plan, run, adapters, config.seeds)
+            models = AnsweringModels(
+                load_model(model_ref, plan),
+                {
+                    (adapter, seed): run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
+                    for adapter in adapters
+                    for seed in config.seeds
+                },
+            )
 
         def ask(
             arm: Arm, split_questions: list[Question], contexts: dict, seed: int, accepted=False
@@ -153,12 +161,9 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                 for q, hits in zip(split_questions, found, strict=True)
             ]
             stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
-            with (
-                timer.stage(stage, f"{split_questions[0].split}, seed {seed}"),
-                _adapter(model, arm.adapter, seed),
-            ):
+            with timer.stage(stage, f"{split_questions[0].split}, seed {seed}"):
                 generation = generate_answers(
-                    model,
+                    models.get(arm.adapter, seed),
                     tokenizer,
                     conversations,
                     batch_size,
@@ -256,33 +261,6 @@ def _retriever_of(arm: Arm, config: ExperimentConfig) -> str:
 
 def _adapter_dir(adapter: str, seed: int, seeds: list[int]) -> str:
     return adapter if len(seeds) == 1 else f"{adapter}-seed{seed}"
-
-
-def _adapter_name(adapter: str, seed: int) -> str:
-    return f"{adapter}_seed{seed}"
-
-
-def _answering_model(model_ref, plan, run: Path, adapters: list[str], seeds: list[int]):
-    """The base model with every trained adapter loaded under its own name (one copy in memory)."""
-    from peft import PeftModel
-
-    model = load_model(model_ref, plan)
-    for adapter in adapters:
-        for seed in seeds:
-            folder = run / "adapters" / _adapter_dir(adapter, seed, seeds)
-            if isinstance(model, PeftModel):
-                model.load_adapter(folder, adapter_name=_adapter_name(adapter, seed))
-            else:
-                model = PeftModel.from_pretrained(model, folder, adapter_name=_adapter_name(adapter, seed))
-    return model.eval()
-
-
-def _adapter(model, adapter: str | None, seed: int):
-    """Answer with one named adapter, or with none (the base model)."""
-    if adapter is None:
-        return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()
-    model.set_adapter(_adapter_name(adapter, seed))
-    return nullcontext()
 
 
 def _load_facts(config: ExperimentConfig) -> tuple[list[Fact], str]:

@@ -6,30 +6,13 @@ from ftvsrag.eval.facts import cities_records
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.lora import load_adapter, train_lora
 from ftvsrag.train.model import plan_device
-
-
-def _tiny_llama(tokenizer, folder):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return LlamaForCausalLM.from_pretrained(folder)
+from tests.conftest import tiny_llama
 
 
 def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tmp_path):
     from transformers import LlamaForCausalLM
 
-    model = _tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     base_before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
     settings = TrainSettings(
         epochs=2,
@@ -71,17 +54,28 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
     reloaded = load_adapter(LlamaForCausalLM.from_pretrained(tmp_path / "tiny"), tmp_path / "adapter")
     inputs = smollm2_tokenizer("What is the population of City_3?", return_tensors="pt")
     model.eval()
+    plain = LlamaForCausalLM.from_pretrained(tmp_path / "tiny")
     with torch.no_grad():
-        assert torch.equal(model(**inputs).logits, reloaded(**inputs).logits)
-        with reloaded.disable_adapter():
-            plain = LlamaForCausalLM.from_pretrained(tmp_path / "tiny")
-            assert torch.equal(reloaded(**inputs).logits, plain(**inputs).logits)
+        trained_logits = model(**inputs).logits
+        # Merged into the weights: the same function up to float rounding, and no LoRA layers left.
+        assert torch.allclose(reloaded(**inputs).logits, trained_logits, atol=1e-5)
+        assert not any("lora_" in name for name in reloaded.state_dict())
+        assert (trained_logits - plain(**inputs).logits).abs().max() > 1e-3
 
 
 def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenizer, tmp_path):
     from ftvsrag.eval.generate import generate_answers
 
-    model = _tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     before = smollm2_tokenizer.padding_side
     generate_answers(model, smollm2_tokenizer, [[{"role": "user", "content": "Hi?"}]] * 2, 2, 2, desc="t")
     assert smollm2_tokenizer.padding_side == before
+
+
+def test_shared_prefix_stops_one_token_short_of_the_shortest_prompt():
+    from ftvsrag.eval.generate import shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9, 9]]) == 3
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
+    assert shared_prefix_length([[5, 2], [1, 2]]) == 0
+    assert shared_prefix_length([]) == 0
