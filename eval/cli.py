@@ -41,10 +41,20 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an experiment from a YAML config and print its report",
         description="Run every arm of a config on its knowledge base and write runs/<name>/ "
-        "(config.yaml, manifest.json, answers.jsonl, results.json, report.md, adapters/, chroma/).",
+        "(config.yaml, manifest.json, answers.jsonl, results.json, report.md, adapters/, chroma/). "
+        "Stages whose inputs are unchanged since an earlier run (index, adapters, answers) are reused "
+        "from runs/.cache/; an interrupted training resumes from its last checkpoint.",
         epilog="Example: ftvsrag run configs/cities.yaml train.epochs=5 rag.k=3",
     )
     _add_config_arguments(run, "configs/cities.yaml")
+    run.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="recompute a stage even if its inputs are unchanged (repeatable): "
+        "all, index, train, train:ft, train:reader, answers",
+    )
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser(
@@ -96,9 +106,11 @@ def _run(args: argparse.Namespace) -> int:
     from ftvsrag.eval.config import load_config
     from ftvsrag.eval.report import forgetting_line, results_table, verdict
     from ftvsrag.eval.runner import run_experiment
+    from ftvsrag.eval.stages import check_forceable
 
+    force = check_forceable(args.force)
     config = load_config(args.config, args.overrides)
-    outcome = run_experiment(config)
+    outcome = run_experiment(config, force)
     print()
     print(results_table(outcome.results, outcome.retrievers))
     print()

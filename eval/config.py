@@ -21,7 +21,13 @@ SPLITS = (TRAIN, PARAPHRASE, UPDATED)
 class DataSettings:
     path: str | None = field(
         None,
-        "OpenAI chat fine-tuning JSONL to use. Unset: generate the blog's cities dataset instead.",
+        "Your knowledge base: JSONL of OpenAI chat records or of {question, answer, document?} records "
+        "(told apart by content). Unset: generate the blog's cities dataset instead.",
+    )
+    paraphrases_path: str | None = field(
+        None,
+        "JSONL of {question, paraphrase}: new wordings of your training questions for the paraphrase "
+        "split. Unset with your own data: that split is skipped (the cities have built-in wordings).",
     )
     num_cities: int = field(100, "Cities to generate when no path is given (the blog used 100).")
     seed: int = field(42, "random.seed for the generated populations (the blog used 42).")

@@ -10,7 +10,7 @@ import re
 NO_ANSWER = None
 """What an extractor returns when the output holds no answer it can read."""
 
-_BLOG_INTEGER = re.compile(r"\s(\d+)")
+_BLOG_INTEGER = re.compile(r"(?:^|\s)(\d+)")
 _NUMBER = re.compile(
     r"(?<![\w.,])"  # not the tail of a name like City_7 or of another number
     r"(\d{1,3}(?:(?P<sep>[,.' \u00a0\u202f_])\d{3})(?:(?P=sep)\d{3})*|\d+)"
@@ -22,7 +22,8 @@ _SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "billion"
 
 
 def extract_strict(text: str) -> int | None:
-    """The blog's rule: the first run of digits preceded by whitespace."""
+    """The blog's rule: the first run of digits preceded by whitespace (or opening the answer, for
+    knowledge bases whose answers are bare numbers)."""
     found = _BLOG_INTEGER.search(text)
     return int(found.group(1)) if found else NO_ANSWER
 
@@ -53,3 +54,31 @@ def answer_shape(reference: str) -> re.Pattern[str]:
 def follows_shape(text: str, reference: str) -> bool:
     """Whether the output is the training sentence's shape (format learned), whatever its numbers."""
     return answer_shape(reference).fullmatch(text.strip()) is not None
+
+
+NUMBER, TEXT = "number", "text"
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def answer_kind(reference: str) -> str:
+    """How an answer is scored: by its number when it has one (the blog's rule), else as text."""
+    return NUMBER if extract_lenient(reference) is not None else TEXT
+
+
+def normalise_text(text: str) -> str:
+    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
+    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split())
+
+
+def contains_phrase(output: str, reference: str) -> bool:
+    """Strict text match: the normalised reference appears in the normalised output as whole words."""
+    phrase = normalise_text(reference)
+    return bool(phrase) and f" {phrase} " in f" {normalise_text(output)} "
+
+
+def contains_words(output: str, reference: str) -> bool:
+    """Lenient text match: every word of the normalised reference appears in the output, in any order."""
+    words = set(normalise_text(output).split())
+    wanted = normalise_text(reference).split()
+    return bool(wanted) and all(word in words for word in wanted)

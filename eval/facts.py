@@ -1,4 +1,4 @@
-"""The knowledge base: the blog's generated cities, or a user's OpenAI chat fine-tuning JSONL."""
+"""The knowledge base: the blog's generated cities, or a user's JSONL (OpenAI chat or question/answer)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ class Fact:
     answer: str
     subject: str | None = None
     """What the question is about ('City_7'), when known: paraphrase templates need it."""
+    context: str | None = None
+    """The text to index when it is not the answer itself (a question/answer record's document)."""
 
     @property
     def document(self) -> str:
         """The text indexed for retrieval: the blog indexed the assistant answers."""
-        return self.answer
+        return self.context or self.answer
 
     def messages(self) -> list[dict[str, str]]:
         system = [{"role": "system", "content": self.system}] if self.system else []
@@ -70,30 +72,59 @@ def cities_facts(num_cities: int = 100, seed: int = 42, first_city: int = 1) -> 
     ]
 
 
-def load_chat_jsonl(path: Path) -> list[Fact]:
-    """Load and validate an OpenAI chat fine-tuning JSONL through `datasets`."""
-    lines = _check_json_lines(path)
-    dataset = _load_with_datasets(path)
-    if "messages" not in dataset.column_names:
-        raise UserInputError(f"{path}:{lines[0]}: no 'messages' key (expected OpenAI chat format)")
-    facts = [
-        _fact_from_record(row["messages"], f"{path}:{line}", index)
-        for index, (row, line) in enumerate(zip(dataset, lines, strict=True))
-    ]
-    _reject_conflicting_duplicates(facts, path, lines)
-    return facts
+CHAT_FORMAT, QA_FORMAT = "OpenAI chat", "question/answer"
 
 
-def _check_json_lines(path: Path) -> list[int]:
-    """Line numbers of the records, after checking each is a JSON object: datasets' own parse
-    error names no line and logs a traceback, so bad lines are found here first."""
+def load_knowledge_base(path: Path) -> tuple[list[Fact], str]:
+    """Load a JSONL knowledge base in either format, told apart by its first record's keys:
+
+    - OpenAI chat fine-tuning records, {"messages": [system?, user, assistant]};
+    - question/answer records, {"question": ..., "answer": ..., "document": ...?}. The answer may be a
+      number or short text. Without a document, the text indexed for retrieval is the question
+      followed by its answer.
+    """
+    records = _json_records(path)
+    first_line, first = records[0]
+    if "messages" in first:
+        kind, build = CHAT_FORMAT, _fact_from_chat
+    elif "question" in first or "answer" in first:
+        kind, build = QA_FORMAT, _fact_from_qa
+    else:
+        raise UserInputError(
+            f"{path}:{first_line}: neither an OpenAI chat record (a 'messages' key) nor a "
+            "question/answer record ('question' and 'answer' keys)"
+        )
+    facts = [build(record, f"{path}:{line}", index) for index, (line, record) in enumerate(records)]
+    _reject_conflicting_duplicates(facts, path, [line for line, _ in records])
+    return facts, kind
+
+
+def load_paraphrases(path: Path, facts: list[Fact]) -> dict[str, list[str]]:
+    """A user's paraphrases: JSONL of {"question": <a training question>, "paraphrase": <new wording>},
+    any number per question. Returns new wordings by fact id."""
+    by_question = {fact.question: fact.id for fact in facts}
+    wordings: dict[str, list[str]] = {}
+    for line, record in _json_records(path):
+        where = f"{path}:{line}"
+        question = _text_field(record, "question", where)
+        paraphrase = _text_field(record, "paraphrase", where)
+        if question not in by_question:
+            raise UserInputError(f"{where}: question {question!r} is not in the knowledge base")
+        if paraphrase == question:
+            raise UserInputError(f"{where}: the paraphrase is the training question itself")
+        wordings.setdefault(by_question[question], []).append(paraphrase)
+    return wordings
+
+
+def _json_records(path: Path) -> list[tuple[int, dict]]:
+    """(line number, record) for each non-blank line, after checking each is a JSON object."""
     if not path.is_file():
         raise UserInputError(f"data file not found: {path}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise UserInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    numbers = []
+    records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -103,35 +134,20 @@ def _check_json_lines(path: Path) -> list[int]:
             raise UserInputError(f"{path}:{number}: malformed JSON ({error.msg})") from None
         if not isinstance(record, dict):
             raise UserInputError(f"{path}:{number}: each line must be a JSON object")
-        numbers.append(number)
-    if not numbers:
+        records.append((number, record))
+    if not records:
         raise UserInputError(f"{path}: the file is empty")
-    return numbers
+    return records
 
 
-def _load_with_datasets(path: Path):
-    from datasets import Dataset
-    from datasets.utils import logging as datasets_logging
-
-    bars_were_on = datasets_logging.is_progress_bar_enabled()
-    datasets_logging.disable_progress_bar()  # a one-line progress bar for a small file is noise
-    try:
-        return Dataset.from_json(str(path), keep_in_memory=True)
-    except Exception as error:  # Arrow rejects records whose fields change type between lines
-        raise UserInputError(
-            f"{path}: records do not share one structure ({str(error).splitlines()[0]})"
-        ) from None
-    finally:
-        if bars_were_on:
-            datasets_logging.enable_progress_bar()
-
-
-def _fact_from_record(messages: object, where: str, index: int) -> Fact:
+def _fact_from_chat(record: dict, where: str, index: int) -> Fact:
+    messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise UserInputError(f"{where}: 'messages' must be a non-empty list")
+        raise UserInputError(f"{where}: 'messages' must be a non-empty list (OpenAI chat format)")
     by_role: dict[str, str] = {}
     for message in messages:
-        role, content = (message or {}).get("role"), (message or {}).get("content")
+        message = message if isinstance(message, dict) else {}
+        role, content = message.get("role"), message.get("content")
         if role not in ("system", "user", "assistant"):
             raise UserInputError(f"{where}: unknown role {role!r}")
         if not isinstance(content, str) or not content.strip():
@@ -146,6 +162,37 @@ def _fact_from_record(messages: object, where: str, index: int) -> Fact:
         question=by_role["user"].strip(),
         answer=by_role["assistant"].strip(),
     )
+
+
+def _fact_from_qa(record: dict, where: str, index: int) -> Fact:
+    if "messages" in record:
+        raise UserInputError(f"{where}: an OpenAI chat record in a question/answer file")
+    question = _text_field(record, "question", where)
+    answer = record.get("answer")
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        answer = str(answer)
+    answer = _text_field({"answer": answer}, "answer", where)
+    document = record.get("document")
+    if document is not None:
+        document = _text_field(record, "document", where)
+    return Fact(
+        id=f"fact-{index:05d}",
+        system="",
+        question=question,
+        answer=answer,
+        context=document or f"{question} {answer}",
+    )
+
+
+def _text_field(record: dict, key: str, where: str) -> str:
+    value = record.get(key)
+    if value is None:
+        raise UserInputError(f"{where}: no '{key}'")
+    if not isinstance(value, str):
+        raise UserInputError(f"{where}: '{key}' must be text, got {type(value).__name__}")
+    if not value.strip():
+        raise UserInputError(f"{where}: empty '{key}'")
+    return value.strip()
 
 
 def _reject_conflicting_duplicates(facts: list[Fact], path: Path, lines: list[int]) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftvsrag.train.lora import load_adapter
+from ftvsrag.train.model import sha256_file
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -19,11 +21,24 @@ class AnsweringModels:
     most re-merges while memory stays at two models whatever the number of adapters and seeds.
     """
 
-    def __init__(self, base: PreTrainedModel, adapter_folders: dict[tuple[str, int], Path]) -> None:
-        self.base = base.eval()
+    def __init__(
+        self, load_base: Callable[[], PreTrainedModel], adapter_folders: dict[tuple[str, int], Path]
+    ) -> None:
+        self._load_base = load_base
+        self._base: PreTrainedModel | None = None
         self._folders = adapter_folders
         self._merged_key: tuple[str, int] | None = None
         self._merged: PreTrainedModel | None = None
+
+    @property
+    def base(self) -> PreTrainedModel:
+        """Loaded on first use: a run whose answers are all cached never loads the model."""
+        if self._base is None:
+            self._base = self._load_base().eval()
+        return self._base
+
+    def adapter_sha256(self, adapter: str, seed: int) -> str:
+        return sha256_file(self._folders[(adapter, seed)] / "adapter_model.safetensors")
 
     def get(self, adapter: str | None, seed: int) -> PreTrainedModel:
         if adapter is None:

@@ -52,8 +52,17 @@ def train_questions(facts: list[Fact]) -> list[Question]:
     return [Question(f.id, TRAIN, f.question, f.answer, f.system) for f in facts]
 
 
-def paraphrase_questions(facts: list[Fact]) -> list[Question]:
-    """Each fact asked once in a wording never trained on (templates taken in turn)."""
+def paraphrase_questions(
+    facts: list[Fact], user_wordings: dict[str, list[str]] | None = None
+) -> list[Question]:
+    """Each fact asked in wordings never trained on: the user's own, when given (every wording of
+    every fact that has one), else the city templates taken in turn."""
+    if user_wordings is not None:
+        return [
+            Question(f.id, PARAPHRASE, text, f.answer, f.system)
+            for f in facts
+            for text in user_wordings.get(f.id, [])
+        ]
     return [
         Question(
             f.id,
@@ -75,18 +84,37 @@ def training_paraphrases(fact: Fact, count: int) -> list[str]:
 
 
 def updated_facts(facts: list[Fact], count: int, seed: int) -> list[Fact]:
-    """`count` facts with a new number in place of the old (a population that changed after training)."""
+    """`count` facts with a new number in place of the old (a population that changed after training).
+
+    Only facts whose answer holds a number as written (e.g. '1967825', not '1,967,825') can change;
+    the number changes in the answer and in the indexed document alike.
+    """
     rng = random.Random(seed)
-    chosen = sorted(rng.sample(range(len(facts)), min(count, len(facts))))
+    numbered = [i for i, f in enumerate(facts) if _plain_number(f.answer) is not None]
+    chosen = sorted(rng.sample(numbered, min(count, len(numbered))))
     changed = []
     for index in chosen:
         fact = facts[index]
-        old = extract_lenient(fact.answer)
+        old = _plain_number(fact.answer)
+        low, high = (100000, 10000000) if old >= 100000 else (1, max(10, old * 3))
         new = old
         while new == old:
-            new = rng.randint(100000, 10000000)
-        changed.append(replace(fact, answer=re.sub(rf"(?<!\d){old}(?!\d)", str(new), fact.answer, count=1)))
+            new = rng.randint(low, high)
+        pattern = rf"(?<!\d){old}(?!\d)"
+        changed.append(
+            replace(
+                fact,
+                answer=re.sub(pattern, str(new), fact.answer, count=1),
+                context=re.sub(pattern, str(new), fact.context) if fact.context else None,
+            )
+        )
     return changed
+
+
+def _plain_number(answer: str) -> int | None:
+    """The answer's number when it appears as plain digits, so it can be swapped for another."""
+    number = extract_lenient(answer)
+    return number if number is not None and re.search(rf"(?<!\d){number}(?!\d)", answer) else None
 
 
 def updated_questions(original: list[Fact], changed: list[Fact]) -> list[Question]:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ftvsrag.eval.extract import extract_lenient, extract_strict, follows_shape
+from ftvsrag.eval.extract import (
+    NUMBER,
+    TEXT,
+    answer_kind,
+    contains_phrase,
+    contains_words,
+    extract_lenient,
+    extract_strict,
+    follows_shape,
+)
 from ftvsrag.eval.probe import answers_correctly
 from ftvsrag.eval.questions import Question
 
@@ -43,14 +52,24 @@ def answer_record(
 
 def score(output: str, gold: str, stale: str | None = None, accepted: Sequence[str] = ()) -> dict[str, Any]:
     """Numbers: strict (the blog's rule) and lenient extraction against the gold answer's number.
-    Text (the general-knowledge probe): an accepted answer appears as whole words."""
+    Text answers: the normalised gold as a phrase in the output (strict), or all its words (lenient).
+    The general-knowledge probe: an accepted answer appears as whole words."""
     if accepted:
         found = answers_correctly(output, tuple(accepted))
-        return {"correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
+        return {"kind": TEXT, "correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
+    if answer_kind(gold) == TEXT:
+        return {
+            "kind": TEXT,
+            "correct": contains_phrase(output, gold),
+            "correct_lenient": contains_words(output, gold),
+            "format_ok": follows_shape(output, gold),
+            "stale": contains_phrase(output, stale) if stale else None,
+        }
     gold_number = extract_lenient(gold)
     strict, lenient = extract_strict(output), extract_lenient(output)
     stale_number = extract_lenient(stale) if stale else None
     return {
+        "kind": NUMBER,
         "gold_number": gold_number,
         "extracted_strict": strict,
         "extracted_lenient": lenient,

@@ -131,6 +131,39 @@ def costs_table(results: dict[str, Any]) -> str:
     return _table(["arm", "training s", "index s", "prompt tokens / question", "s / question"], rows)
 
 
+def scoring_line(results: dict[str, Any]) -> str:
+    """How answers were scored: each gold answer with a number by its number, the others as text."""
+    kinds = results.get("answer_kinds") or {"number": 1}
+    counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    line = f"Answers scored ({counts} questions): " if len(kinds) > 1 else ""
+    if "number" in kinds:
+        line += (
+            "numbers: strict = the blog's rule (the first integer after whitespace, or opening the answer, "
+            "equals the gold number), lenient also reads thousands separators and number words. "
+        )
+    if "text" in kinds:
+        line += (
+            "text: strict = the normalised gold answer appears as a phrase (case, punctuation and articles "
+            "ignored), lenient = all its words appear. "
+        )
+    return line + (
+        "Format = the answer has the training answer's shape; "
+        "stale = the answer gives a changed fact's old number."
+    )
+
+
+def kinds_table(results: dict[str, Any]) -> str:
+    """Per arm and split, strict accuracy on numeric and on text answers apart (when both occur)."""
+    rows = [
+        [arm, split]
+        + [_count_cell(m["by_kind"][k]) if k in m["by_kind"] else "-" for k in ("number", "text")]
+        for arm, by_split in results["arms"].items()
+        for split, m in by_split.items()
+        if "by_kind" in m
+    ]
+    return _table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
+
+
 def verdict(results: dict[str, Any], split: str = "train") -> str:
     """Sentences from the measured numbers: which arm answered, and what fine-tuning learned."""
     scored = {arm: splits[split] for arm, splits in results["arms"].items() if split in splits}
@@ -157,9 +190,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
         f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({meta.get('dtype', '?')}). "
-        "Strict = the blog's rule (first integer after whitespace equals the gold number); lenient also "
-        "reads thousands separators and number words; format = the answer has the training sentence's "
-        "shape; stale = the answer gives a changed fact's old number.",
+        + scoring_line(results),
         "",
         verdict(results),
         "",
@@ -175,6 +206,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         parts += ["", f"![accuracy per arm and split]({meta['chart']})"]
     parts += ["", "## Details", "", details_table(results)]
     for title, body in (
+        ("Strict accuracy by answer kind", kinds_table(results)),
         ("Retrieval (gold document among the top k)", retrieval_table(results)),
         ("Paired comparisons (same questions)", comparisons_table(results)),
         ("Forgetting", forgetting_line(results)),

@@ -8,6 +8,7 @@ from itertools import combinations
 from typing import Any
 
 from ftvsrag.eval.arms import ARMS
+from ftvsrag.eval.extract import NUMBER
 from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
 
 RECALL_KS = (1, 5)
@@ -19,8 +20,12 @@ def summarise(
     first_n: int,
     timings: dict[str, float] | None = None,
     notes: Sequence[str] = (),
+    cost_seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Everything in results.json, computed from the records alone (and the stage timings)."""
+    """Everything in results.json, computed from the records alone (and the stage timings).
+
+    `cost_seconds` are what each training and answering stage took when it was computed (a stage
+    reused from the cache takes no time in this run's `timings`); the cost table uses them."""
     # Arms without an adapter answer the same under every seed (greedy decoding), so they are asked
     # once, under the first seed; the first seed's records are the headline numbers.
     seeds = sorted({r["seed"] for r in records})
@@ -33,6 +38,9 @@ def summarise(
         block = accuracy_summary(rows)
         if first_n and len(rows) > first_n:
             block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
+        kinds = _by_kind(rows)
+        if len(kinds) > 1:
+            block["by_kind"] = kinds
         across = _across_seeds([r for r in records if r["arm"] == arm and r["split"] == split])
         if across:
             block["seeds"] = across
@@ -42,9 +50,10 @@ def summarise(
         "arms": arms,
         "retrieval": retrieval.get("train", {}),
         "retrieval_by_split": retrieval,
+        "answer_kinds": _answer_kinds(first_seed),
         "mcnemar": _mcnemar(grouped),
         "forgetting": _forgetting(grouped),
-        "costs": _costs(first_seed, timings or {}),
+        "costs": _costs(first_seed, {**(timings or {}), **(cost_seconds or {})}),
         "timings_s": dict(timings or {}),
         "notes": list(notes),
     }
@@ -55,6 +64,28 @@ def _group(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict
     for record in records:
         grouped[(record["arm"], record["split"])].append(record)
     return grouped
+
+
+def _by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Strict accuracy for numeric and for text answers apart, each scored by its own rule."""
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_kind[row.get("kind", NUMBER)].append(row)
+    return {
+        kind: {"n": len(group), "correct": sum(r["correct"] for r in group)}
+        | {"accuracy": round(sum(r["correct"] for r in group) / len(group), 4)}
+        for kind, group in sorted(by_kind.items())
+    }
+
+
+def _answer_kinds(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many distinct questions were scored by number and how many as text."""
+    kinds = {
+        (r["split"], r["id"], r.get("question")): r.get("kind", NUMBER)
+        for r in records
+        if r["split"] != GENERAL
+    }
+    return {kind: list(kinds.values()).count(kind) for kind in sorted(set(kinds.values()))}
 
 
 def _across_seeds(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:

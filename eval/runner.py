@@ -3,10 +3,13 @@ answers.jsonl -> results.json -> report.md. Everything is validated before the r
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ftvsrag.configtools import to_yaml
@@ -14,8 +17,7 @@ from ftvsrag.errors import UserInputError
 from ftvsrag.eval.arms import ARMS, FT_ADAPTER, READER_ADAPTER, Arm
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.extract import extract_lenient
-from ftvsrag.eval.facts import Fact, cities_facts, load_chat_jsonl
+from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases
 from ftvsrag.eval.generate import default_batch_size, generate_answers
 from ftvsrag.eval.manifest import build_manifest
 from ftvsrag.eval.models import AnsweringModels
@@ -34,6 +36,7 @@ from ftvsrag.eval.records import answer_record
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import summarise
 from ftvsrag.eval.rundir import staged_run_dir, write_json, write_jsonl
+from ftvsrag.eval.stages import StageCache, stage_key
 from ftvsrag.eval.training_data import knowledge_rows, reader_rows
 from ftvsrag.rag.embeddings import embedding_function
 from ftvsrag.rag.prompts import rag_messages
@@ -46,12 +49,15 @@ from ftvsrag.train.model import (
     default_cache_dir,
     load_model,
     load_tokenizer,
+    model_fingerprint,
     plan_device,
     resolve_model,
     sha256_file,
 )
 
 DATA_FILE = "knowledge.jsonl"
+CACHE_DIR = ".cache"
+"""Under runs_dir: stage outputs shared by every run (see eval/stages.py)."""
 CHART_FILE = "accuracy.png"
 
 
@@ -81,7 +87,9 @@ class StageTimer:
         return {**self.seconds, "total": round(time.perf_counter() - self._started, 2)}
 
 
-def run_experiment(config: ExperimentConfig) -> RunOutcome:
+def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()) -> RunOutcome:
+    """Run every arm of `config`. Stages whose inputs are unchanged since an earlier run are reused
+    from `<runs_dir>/.cache/` unless named in `force`."""
     timer = StageTimer()
     facts, data_source = _load_facts(config)
     questions, changed, notes = _question_sets(config, facts)
@@ -92,64 +100,88 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
     retrievers_needed = sorted({_retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
     with timer.stage("resolve model"):
         model_ref, plan, batch_size = prepare_model(config)
+        model_sha = sha256_file(model_ref.source_file) if model_ref.source_file else None
+        model_id = [model_sha or model_fingerprint(model_ref), plan.device.split(":")[0], plan.dtype_name]
     embed = None
     if retrievers_needed or READER_ADAPTER in adapters:
         embed = embedding_function(config.rag.embedding_model, plan.device)
     reader_facts = _reader_facts(config, facts) if READER_ADAPTER in adapters else []
+    cache = StageCache(Path(config.runs_dir) / CACHE_DIR, force)
+    reused: list[str] = []
+    compute_s: dict[str, float] = {}
+    """Seconds each stage took when it was computed, reused or not: the cost table's figures."""
 
     with staged_run_dir(Path(config.runs_dir) / config.name) as run:
         (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
         write_jsonl(run / DATA_FILE, [{"messages": f.messages()} for f in facts])
         tokenizer = load_tokenizer(model_ref)
 
-        training = {}
-        if FT_ADAPTER in adapters:
-            knowledge = knowledge_rows(facts, config.train.method, config.train.paraphrases)
-        if READER_ADAPTER in adapters:
-            reader_retrieve = _reader_retrieval(config, reader_facts, run / "chroma", embed)
+        def train(adapter: str, seed: int, inputs: list, make_rows, settings) -> None:
+            stage, key = f"train:{adapter}", stage_key("adapter", adapter, model_id, inputs, seed)
+            target = run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
+            found = cache.find(stage, "adapter", key)
+            if cache.forced(stage):
+                cache.drop_scratch("adapter", key)
+            with timer.stage(stage, f"seed {seed}" + (f", reused {found.name}" if found else "")):
+                if not found:
+                    with cache.build("adapter", key) as out:
+                        report = train_lora(
+                            load_model(model_ref, plan),
+                            tokenizer,
+                            make_rows(),
+                            settings,
+                            plan,
+                            seed,
+                            out / "adapter",
+                            checkpoint_dir=cache.scratch("adapter", key),
+                        )
+                        write_json(out / "training.json", vars(report))
+                    cache.drop_scratch("adapter", key)
+                    found = cache.folder("adapter", key)
+                else:
+                    reused.append(f"{stage} seed {seed}")
+                shutil.copytree(found / "adapter", target)
+            training[f"{adapter} seed {seed}"] = json.loads((found / "training.json").read_text())
+            compute_s[stage] = compute_s.get(stage, 0.0) + training[f"{adapter} seed {seed}"]["seconds"]
+
+        training: dict[str, dict] = {}
         for seed in config.seeds:
             if FT_ADAPTER in adapters:
-                with timer.stage("train:ft", f"seed {seed}"):
-                    training[f"ft seed {seed}"] = train_lora(
-                        load_model(model_ref, plan),
-                        tokenizer,
-                        knowledge,
-                        config.train,
-                        plan,
-                        seed,
-                        run / "adapters" / _adapter_dir(FT_ADAPTER, seed, config.seeds),
-                    )
+                train(
+                    FT_ADAPTER,
+                    seed,
+                    [[f.messages() for f in facts], asdict(config.train)],
+                    lambda: knowledge_rows(facts, config.train.method, config.train.paraphrases),
+                    config.train,
+                )
             if READER_ADAPTER in adapters:
-                with timer.stage("train:reader", f"seed {seed}"):
-                    rows = reader_rows(
-                        reader_facts, reader_retrieve, config.rag.k, config.reader.without_gold, seed
-                    )
-                    training[f"reader seed {seed}"] = train_lora(
-                        load_model(model_ref, plan),
-                        tokenizer,
-                        rows,
-                        config.reader.train,
-                        plan,
-                        seed,
-                        run / "adapters" / _adapter_dir(READER_ADAPTER, seed, config.seeds),
-                    )
+                train(
+                    READER_ADAPTER,
+                    seed,
+                    [
+                        [f.messages() for f in reader_facts],
+                        asdict(config.reader),
+                        config.rag.k,
+                        config.rag.embedding_model,
+                    ],
+                    lambda seed=seed: _reader_rows(config, reader_facts, embed, seed),
+                    config.reader.train,
+                )
 
         retrievers = {}
         if retrievers_needed:
             with timer.stage("index"):
-                collection = open_collection(run / "chroma", config.rag.collection, embed)
-                upsert_documents(collection, [f.id for f in facts], [f.document for f in facts])
+                collection = _index(config, facts, embed, cache, run / "chroma", reused)
             retrievers = {name: make_retriever(name, collection) for name in retrievers_needed}
 
-        with timer.stage("load model"):
-            models = AnsweringModels(
-                load_model(model_ref, plan),
-                {
-                    (adapter, seed): run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
-                    for adapter in adapters
-                    for seed in config.seeds
-                },
-            )
+        models = AnsweringModels(
+            lambda: load_model(model_ref, plan),
+            {
+                (adapter, seed): run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
+                for adapter in adapters
+                for seed in config.seeds
+            },
+        )
 
         def ask(
             arm: Arm, split_questions: list[Question], contexts: dict, seed: int, accepted=False
@@ -160,16 +192,39 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                 rag_messages(q.text, [text for _, text in hits]) if retriever else q.messages()
                 for q, hits in zip(split_questions, found, strict=True)
             ]
+            max_new_tokens = config.eval.probe_max_new_tokens if accepted else config.eval.max_new_tokens
+            adapter_sha = models.adapter_sha256(arm.adapter, seed) if arm.adapter else None
+            key = stage_key("answers", model_id, adapter_sha, conversations, max_new_tokens)
             stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
-            with timer.stage(stage, f"{split_questions[0].split}, seed {seed}"):
-                generation = generate_answers(
-                    models.get(arm.adapter, seed),
-                    tokenizer,
-                    conversations,
-                    batch_size,
-                    config.eval.probe_max_new_tokens if accepted else config.eval.max_new_tokens,
-                    desc=f"{arm.name}/{split_questions[0].split}",
-                )
+            stored = cache.find("answers", "answers", key)
+            detail = f"{split_questions[0].split}, seed {seed}" + (
+                f", reused {stored.name}" if stored else ""
+            )
+            with timer.stage(stage, detail):
+                if stored:
+                    reused.append(f"{stage} {split_questions[0].split} seed {seed}")
+                else:
+                    started = time.perf_counter()
+                    generation = generate_answers(
+                        models.get(arm.adapter, seed),
+                        tokenizer,
+                        conversations,
+                        batch_size,
+                        max_new_tokens,
+                        desc=f"{arm.name}/{split_questions[0].split}",
+                    )
+                    with cache.build("answers", key) as out:
+                        write_json(
+                            out / "answers.json",
+                            {
+                                "texts": generation.texts,
+                                "prompt_tokens": generation.prompt_tokens,
+                                "seconds": round(time.perf_counter() - started, 2),
+                            },
+                        )
+                    stored = cache.folder("answers", key)
+            answers = json.loads((stored / "answers.json").read_text(encoding="utf-8"))
+            compute_s[stage] = round(compute_s.get(stage, 0.0) + answers["seconds"], 2)
             return [
                 answer_record(
                     arm.name,
@@ -182,7 +237,7 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                     accepted=accepted_answers(q.fact_id) if accepted else (),
                 )
                 for q, text, tokens, hits in zip(
-                    split_questions, generation.texts, generation.prompt_tokens, found, strict=True
+                    split_questions, answers["texts"], answers["prompt_tokens"], found, strict=True
                 )
             ]
 
@@ -208,7 +263,12 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
 
         _release_chroma()
         timings = timer.with_total()
-        results = summarise(records, config.eval.first_n, timings, notes)
+        if reused:
+            notes.append(
+                f"reused from {cache.root} (inputs unchanged; `--force STAGE` recomputes): "
+                + ", ".join(reused)
+            )
+        results = summarise(records, config.eval.first_n, timings, notes, cost_seconds=compute_s)
         has_chart = write_accuracy_chart(results, run / CHART_FILE)
         meta = {
             "name": config.name,
@@ -229,15 +289,16 @@ def run_experiment(config: ExperimentConfig) -> RunOutcome:
                     "name": config.model,
                     "loaded_from": model_ref.load_from,
                     "source_file": str(model_ref.source_file or ""),
-                    "sha256": sha256_file(model_ref.source_file) if model_ref.source_file else None,
+                    "sha256": model_sha,
                 },
                 data={"source": data_source, "sha256": sha256_file(run / DATA_FILE), "facts": len(facts)},
                 report_meta=meta,
                 device=plan.device,
                 dtype=plan.dtype_name,
                 seeds={"training": config.seeds, "data": config.data.seed},
-                training={name: vars(report) for name, report in training.items()},
+                training=training,
                 timings_s=timings,
+                reused_stages=reused,
             ),
         )
     return RunOutcome(Path(config.runs_dir) / config.name, results, report, meta["retrievers"])
@@ -266,16 +327,10 @@ def _adapter_dir(adapter: str, seed: int, seeds: list[int]) -> str:
 def _load_facts(config: ExperimentConfig) -> tuple[list[Fact], str]:
     if config.data.path:
         path = Path(config.data.path).expanduser()
-        facts, source = load_chat_jsonl(path), str(path)
-    else:
-        facts = cities_facts(config.data.num_cities, config.data.seed)
-        source = f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})"
-    for fact in facts:
-        if extract_lenient(fact.answer) is None:
-            raise UserInputError(
-                f"answer to {fact.question!r} has no number; this version scores numeric answers only"
-            )
-    return facts, source
+        facts, kind = load_knowledge_base(path)
+        return facts, f"{path} ({kind} format)"
+    facts = cities_facts(config.data.num_cities, config.data.seed)
+    return facts, f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})"
 
 
 def _question_sets(
@@ -287,14 +342,24 @@ def _question_sets(
     if TRAIN in config.eval.splits:
         questions[TRAIN] = train_questions(facts)
     if PARAPHRASE in config.eval.splits:
-        paraphrased = paraphrase_questions(facts)
+        wordings = None
+        if config.data.paraphrases_path:
+            wordings = load_paraphrases(Path(config.data.paraphrases_path).expanduser(), facts)
+        paraphrased = paraphrase_questions(facts, wordings)
         if paraphrased:
             questions[PARAPHRASE] = paraphrased
         else:
-            notes.append("paraphrase split skipped: the facts name no subject to reword the questions around")
+            notes.append(
+                "paraphrase split skipped: this knowledge base has no paraphrases file "
+                "(data.paraphrases_path)"
+            )
     if UPDATED in config.eval.splits:
         changed = updated_facts(facts, config.eval.updated_facts, config.data.seed + 1)
-        questions[UPDATED] = updated_questions(facts, changed)
+        if changed:
+            questions[UPDATED] = updated_questions(facts, changed)
+        else:
+            notes.append("updated split skipped: no answer holds a number that could change")
+    if changed:
         notes.append(
             f"updated split: {len(changed)} facts got a new number after training and were upserted into "
             "the Chroma collection; 'stale' counts answers that give the old number"
@@ -323,17 +388,39 @@ def check_disjoint(reader: list[Fact], evaluated: list[Fact]) -> None:
         )
 
 
-def _reader_retrieval(config: ExperimentConfig, reader: list[Fact], chroma_dir: Path, embed):
-    """Index the reader's facts once; the returned function retrieves their training contexts."""
-    collection = open_collection(chroma_dir, f"{config.rag.collection}-reader-train", embed)
-    upsert_documents(collection, [f.id for f in reader], [f.document for f in reader])
-    retriever = make_retriever(config.reader.retriever, collection)
+def _reader_rows(config: ExperimentConfig, reader: list[Fact], embed, seed: int) -> list[dict]:
+    """The reader's training rows, over contexts retrieved from an index of its own facts (built in
+    a scratch folder: only training needs it)."""
+    with tempfile.TemporaryDirectory(prefix="ftvsrag-reader-index-") as scratch:
+        collection = open_collection(Path(scratch), f"{config.rag.collection}-reader-train", embed)
+        upsert_documents(collection, [f.id for f in reader], [f.document for f in reader])
+        retriever = make_retriever(config.reader.retriever, collection)
 
-    def retrieve(questions: list[str]) -> list[list[tuple[str, str]]]:
-        # One more than k: with the gold document taken out, k others must remain.
-        return [[(h.id, h.text) for h in hits] for hits in retriever.retrieve(questions, config.rag.k + 1)]
+        def retrieve(questions: list[str]) -> list[list[tuple[str, str]]]:
+            # One more than k: with the gold document taken out, k others must remain.
+            hits = retriever.retrieve(questions, config.rag.k + 1)
+            return [[(h.id, h.text) for h in found] for found in hits]
 
-    return retrieve
+        rows = reader_rows(reader, retrieve, config.rag.k, config.reader.without_gold, seed)
+        _release_chroma()
+    return rows
+
+
+def _index(config: ExperimentConfig, facts: list[Fact], embed, cache: StageCache, target: Path, reused):
+    """The knowledge base's Chroma collection at `target`: a copy of the cached index when the
+    documents and embedding model are unchanged, else built (and cached) first."""
+    ids, documents = [f.id for f in facts], [f.document for f in facts]
+    key = stage_key("index", config.rag.embedding_model, config.rag.collection, ids, documents)
+    found = cache.find("index", "index", key)
+    if found:
+        reused.append("index")
+    else:
+        with cache.build("index", key) as out:
+            upsert_documents(open_collection(out / "chroma", config.rag.collection, embed), ids, documents)
+            _release_chroma()
+        found = cache.folder("index", key)
+    shutil.copytree(found / "chroma", target)
+    return open_collection(target, config.rag.collection, embed)
 
 
 def _release_chroma() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 
@@ -36,3 +38,39 @@ def tiny_llama(tokenizer, folder):
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     return LlamaForCausalLM.from_pretrained(folder)
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+@contextmanager
+def no_network():
+    """Every socket connection to anything but loopback fails, as on a machine with no network."""
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    attempts: list[object] = []
+
+    def is_loopback(address) -> bool:
+        host = address[0] if isinstance(address, tuple) else address
+        if not isinstance(host, str) or host.startswith("/"):
+            return True  # a Unix socket never leaves the machine
+        return host in ("localhost", "::1") or host.startswith("127.")
+
+    def connect(sock, address):
+        if not is_loopback(address):
+            attempts.append(address)
+            raise NetworkBlocked(f"network access attempted: {address}")
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if not is_loopback(address):
+            attempts.append(address)
+            raise NetworkBlocked(f"network access attempted: {address}")
+        return real_connect_ex(sock, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        yield attempts

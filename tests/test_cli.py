@@ -68,3 +68,44 @@ def test_cities_command_writes_the_blog_file(capsys, tmp_path):
 def test_report_on_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert main(["report", str(tmp_path)]) == 2
     assert "no answers.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "kb.jsonl: the file is empty"),
+        (b'{"messages": [{"role": "user", "content": "Q?"}]}\n', "kb.jsonl:1: no assistant turn"),
+        (
+            b'{"messages": [{"role": "system", "content": "S"}, {"role": "assistant", "content": "A"}]}\n',
+            "kb.jsonl:1: no user turn",
+        ),
+        (b'{"question": "Q?", "answer": "  "}\n', "kb.jsonl:1: empty 'answer'"),
+        (b"\xff\xfe\x00bad", "kb.jsonl: not UTF-8 text"),
+        (b'{"question": "Q?", "answer": 1}\n{"question": "Q?", "answer": 2}\n', "kb.jsonl:2: question 'Q?'"),
+    ],
+)
+def test_bad_knowledge_bases_end_in_one_line(capsys, tmp_path, content, message):
+    data = tmp_path / "kb.jsonl"
+    data.write_bytes(content)
+    err = _run_fails(capsys, tmp_path, f"data.path={data}")
+    assert message in err
+
+
+def test_wrong_config_type(capsys, tmp_path):
+    err = _run_fails(capsys, tmp_path, "train.epochs=lots")
+    assert "train.epochs" in err
+
+
+def test_unknown_force_stage(capsys, tmp_path):
+    assert main(["run", CITIES, f"runs_dir={tmp_path}", "--force", "trian"]) == 2
+    assert "--force trian: not a stage" in capsys.readouterr().err
+
+
+def test_a_bad_run_keeps_the_previous_good_one(capsys, tmp_path):
+    good = tmp_path / "runs" / "cities"
+    good.mkdir(parents=True)
+    (good / "results.json").write_text("{}\n")
+    data = tmp_path / "kb.jsonl"
+    data.write_text("{not json\n")
+    assert main(["run", CITIES, f"runs_dir={tmp_path / 'runs'}", f"data.path={data}"]) == 2
+    assert (good / "results.json").read_text() == "{}\n"

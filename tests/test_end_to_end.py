@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ftvsrag.eval.cli import main
+from tests.conftest import no_network
 
 CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
 SLICE = ["data.num_cities=10", "train.epochs=1", "reader.num_facts=10", "eval.updated_facts=3"]
@@ -25,9 +26,32 @@ ARMS = ["base", "ft", "rag", "ft+rag", "reader+rag"]
 
 @pytest.fixture(scope="module")
 def slice_run(tmp_path_factory, smollm2):
+    """The slice, run with every non-loopback connection failing: the offline proof."""
     runs = tmp_path_factory.mktemp("runs")
-    assert main(["run", CITIES, f"runs_dir={runs}", "name=slice", *SLICE]) == 0
+    with no_network() as attempts:
+        assert main(["run", CITIES, f"runs_dir={runs}", "name=slice", *SLICE]) == 0
+    assert attempts == []
     return runs / "slice"
+
+
+@pytest.mark.slow
+def test_a_second_run_reuses_every_stage_and_gives_the_same_results(slice_run, capsys):
+    runs = slice_run.parent
+    first = json.loads((slice_run / "results.json").read_text())
+    with no_network():
+        assert main(["run", CITIES, f"runs_dir={runs}", "name=slice", *SLICE]) == 0
+    out = capsys.readouterr().out
+    second = json.loads((slice_run / "results.json").read_text())
+    assert second["arms"] == first["arms"]
+    # Cost is what each stage took when computed, whether or not this run computed it.
+    for arm, cost in first["costs"].items():
+        assert second["costs"][arm]["train_s"] == cost["train_s"]
+        assert second["costs"][arm]["seconds_per_question"] == cost["seconds_per_question"]
+    assert "train:ft (seed 0, reused adapter-" in out and "train:reader (seed 0, reused adapter-" in out
+    # 5 arms x 3 splits + 2 probes, every one from the cache; no training, no generation.
+    reused = json.loads((slice_run / "manifest.json").read_text())["reused_stages"]
+    assert len([stage for stage in reused if stage.startswith(("answer:", "probe:"))]) == 17
+    assert "index" in reused
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ GOLD = "City_1 has about 1967825 inhabitants."
         ("The population of City_1 is 1967825.", 1967825, 1967825),
         ("The population of City_1 is 1,967,825.", 1, 1967825),
         ("City_1 has 1 967 825 people", 1, 1967825),
-        ("1967825", NO_ANSWER, 1967825),
+        ("1967825", 1967825, 1967825),  # a bare number opening the answer counts too
+        ("x1967825", NO_ANSWER, NO_ANSWER),
         ("About 1.97 million people live there.", 1, 1970000),
         ("It has 1967825.0 inhabitants", 1967825, 1967825),
         ("I don't know.", NO_ANSWER, NO_ANSWER),
@@ -43,6 +44,7 @@ def test_format_follows_the_training_sentence(output, ok):
 
 def test_score_compares_with_the_gold_number():
     assert score("The population of City_1 is 1,967,825.", GOLD) == {
+        "kind": "number",
         "gold_number": 1967825,
         "extracted_strict": 1,
         "extracted_lenient": 1967825,
@@ -61,3 +63,34 @@ def test_stale_answers_are_the_old_number():
 def test_text_answers_use_the_accepted_list():
     assert score("The capital of France is Paris.", "Paris", accepted=["Paris"])["correct"] is True
     assert score("Parisian food is good.", "Paris", accepted=["Paris"])["correct"] is False
+
+
+@pytest.mark.parametrize(
+    ("output", "strict", "lenient"),
+    [
+        ("Ines Halvorsen", True, True),
+        ("The Tessel Lab is led by Ines Halvorsen.", True, True),
+        ("ines halvorsen!", True, True),
+        ("Halvorsen, Ines", False, True),
+        ("Ines Halvorsens", False, False),
+        ("Ines", False, False),
+        ("I don't know.", False, False),
+    ],
+)
+def test_text_answers_are_matched_after_normalisation(output, strict, lenient):
+    scored = score(output, "Ines Halvorsen")
+    assert (scored["kind"], scored["correct"], scored["correct_lenient"]) == ("text", strict, lenient)
+
+
+def test_each_answer_picks_its_rule():
+    from ftvsrag.eval.extract import answer_kind, normalise_text
+
+    assert [answer_kind(a) for a in ("48", "Dock 14", "the Tessel Lab", "slate blue")] == [
+        "number",
+        "number",
+        "text",
+        "text",
+    ]
+    assert normalise_text("The  Lantern Regatta!") == "lantern regatta"
+    assert score("1987.", "1987")["correct"] is True  # a bare number opening the answer
+    assert score("In 1987.", "1987")["correct"] is True

@@ -1,5 +1,6 @@
 """The LoRA path on a tiny randomly initialised Llama: seconds, not minutes."""
 
+import pytest
 import torch
 
 from ftvsrag.eval.facts import cities_records
@@ -79,3 +80,62 @@ def test_shared_prefix_stops_one_token_short_of_the_shortest_prompt():
     assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
     assert shared_prefix_length([[5, 2], [1, 2]]) == 0
     assert shared_prefix_length([]) == 0
+
+
+def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+    from transformers import Trainer
+
+    settings = TrainSettings(
+        epochs=2, batch_size=4, learning_rate=1e-2, save_steps=2, lora=LoraSettings(r=4, alpha=8)
+    )
+    rows = [{"messages": r["messages"]} for r in cities_records(8)]
+    plan = plan_device("cpu")
+    whole = train_lora(
+        tiny_llama(smollm2_tokenizer, tmp_path / "a"),
+        smollm2_tokenizer,
+        rows,
+        settings,
+        plan,
+        0,
+        tmp_path / "whole",
+    )
+
+    real_step, steps = Trainer.training_step, []
+
+    def killed_at_step_three(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == 3:
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", killed_at_step_three)
+    with pytest.raises(KeyboardInterrupt):
+        train_lora(
+            tiny_llama(smollm2_tokenizer, tmp_path / "b"),
+            smollm2_tokenizer,
+            rows,
+            settings,
+            plan,
+            0,
+            tmp_path / "resumed",
+            checkpoint_dir=tmp_path / "checkpoints",
+        )
+    assert not (tmp_path / "resumed").exists()
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["checkpoint-2"]
+
+    monkeypatch.setattr(Trainer, "training_step", real_step)
+    resumed = train_lora(
+        tiny_llama(smollm2_tokenizer, tmp_path / "c"),
+        smollm2_tokenizer,
+        rows,
+        settings,
+        plan,
+        0,
+        tmp_path / "resumed",
+        checkpoint_dir=tmp_path / "checkpoints",
+    )
+    assert (resumed.resumed_from, resumed.steps, whole.steps) == ("checkpoint-2", 4, 4)
+    a = load_file(tmp_path / "whole" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "resumed" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

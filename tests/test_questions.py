@@ -50,3 +50,22 @@ def test_updated_facts_change_only_the_number():
     questions = updated_questions(FACTS, changed)
     assert all(q.stale == by_id[q.fact_id].answer and q.gold != q.stale for q in questions)
     assert updated_facts(FACTS, 20, seed=43) == changed  # reproducible
+
+
+def test_updated_question_answer_facts_change_number_and_document_together():
+    from ftvsrag.eval.facts import Fact
+
+    facts = [
+        Fact("a", "", "How many desks?", "48", context="Floor 3 has 48 desks."),
+        Fact("b", "", "Who leads it?", "Ines Halvorsen", context="Ines Halvorsen leads it."),
+        Fact("c", "", "How many floors?", "7", context="It has 7 floors."),
+    ]
+    changed = updated_facts(facts, 5, seed=1)
+    assert [f.id for f in changed] == ["a", "c"]  # text answers cannot change number
+    for fact in changed:
+        new = fact.answer
+        assert new.isdigit() and fact.document.replace(new, "N") in (
+            "Floor 3 has N desks.",
+            "It has N floors.",
+        )
+        assert new not in ("48", "7")

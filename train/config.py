@@ -29,6 +29,9 @@ class TrainSettings:
     weight_decay: float = field(0.0, "AdamW weight decay on the LoRA weights.")
     max_length: int = field(256, "Examples longer than this many tokens are an error, not cut.")
     logging_steps: int = field(5, "Log the training loss every this many steps.")
+    save_steps: int = field(
+        10, "Checkpoint every this many steps, so an interrupted training resumes (0: never)."
+    )
     method: Literal["chat", "lm"] = field(
         "chat",
         "'chat': supervised question -> answer turns (the blog); "

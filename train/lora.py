@@ -32,6 +32,9 @@ class TrainingReport:
     final_loss: float
     train_tokens: int
     """Tokens processed in all epochs (padding excluded): the work the run had to do."""
+    resumed_from: str | None = None
+    """The checkpoint an interrupted training went on from ('checkpoint-20'); `seconds` then counts
+    this attempt only."""
 
 
 def peft_config(lora: LoraSettings):
@@ -54,16 +57,22 @@ def train_lora(
     plan: DevicePlan,
     seed: int,
     adapter_dir: Path,
+    checkpoint_dir: Path | None = None,
 ) -> TrainingReport:
     """Train a LoRA adapter on `rows` and save it to `adapter_dir` (written whole or not at all).
 
     A row is {"messages": [...]} (loss on the assistant turn) or {"text": "..."} (loss on all of it).
+
+    With `checkpoint_dir`, Trainer checkpoints there every `settings.save_steps` steps, and a
+    training interrupted earlier resumes from its last checkpoint (weights, optimiser, schedule, data
+    position, random state).
 
     `model` gets LoRA layers injected in place; load a fresh copy for anything that needs the base.
     """
     from datasets import Dataset
     from peft import get_peft_model
     from transformers import Trainer, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
 
     set_seed(seed)
     columns = {
@@ -77,9 +86,16 @@ def train_lora(
     )
     collator = training_collator(model, tokenizer)
     peft_model = get_peft_model(model, peft_config(settings.lora))
+    checkpoints = checkpoint_dir is not None and settings.save_steps > 0
+    if checkpoints:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ftvsrag-trainer-") as scratch:
+        output_dir = checkpoint_dir if checkpoints else Path(scratch)
+        resume_from = get_last_checkpoint(str(output_dir)) if checkpoints else None
+        if resume_from:
+            print(f"Resuming training from {resume_from}", flush=True)
         args = TrainingArguments(
-            output_dir=scratch,
+            output_dir=str(output_dir),
             num_train_epochs=settings.epochs,
             per_device_train_batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
@@ -87,7 +103,9 @@ def train_lora(
             weight_decay=settings.weight_decay,
             lr_scheduler_type="linear",
             logging_steps=settings.logging_steps,
-            save_strategy="no",
+            save_strategy="steps" if checkpoints else "no",
+            save_steps=max(settings.save_steps, 1),
+            save_total_limit=1,
             report_to="none",
             seed=seed,
             use_cpu=plan.device == "cpu",
@@ -104,7 +122,7 @@ def train_lora(
         )
         started = time.perf_counter()
         with padding_side(tokenizer, "right"):
-            result = trainer.train()
+            result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.perf_counter() - started
     save_adapter(peft_model, adapter_dir)
     tokens = sum(len(ids) for ids in examples["input_ids"])
@@ -113,6 +131,7 @@ def train_lora(
         steps=result.global_step,
         final_loss=float(result.training_loss),
         train_tokens=int(tokens * settings.epochs),
+        resumed_from=Path(resume_from).name if resume_from else None,
     )
 
 

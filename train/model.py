@@ -208,3 +208,16 @@ def _load(loader, model: ResolvedModel, **kwargs):
             f"model '{model.name}' could not be loaded (not a local model, not in the Hugging Face "
             f"cache, or the hub is unreachable): {str(error).splitlines()[0]}"
         ) from None
+
+
+def model_fingerprint(model: ResolvedModel) -> str:
+    """What identifies the weights when there is no single source file to hash: a folder's config
+    and its weight files' names, sizes and times; a Hugging Face id as written."""
+    folder = Path(model.load_from)
+    if not folder.is_dir():
+        return model.load_from
+    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
