@@ -291,7 +291,15 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                     "source_file": str(model_ref.source_file or ""),
                     "sha256": model_sha,
                 },
-                data={"source": data_source, "sha256": sha256_file(run / DATA_FILE), "facts": len(facts)},
+                data={
+                    "source": data_source,
+                    "source_sha256": sha256_file(Path(config.data.path).expanduser())
+                    if config.data.path
+                    else None,
+                    "sha256": sha256_file(run / DATA_FILE),
+                    "facts": len(facts),
+                },
+                config=asdict(config),
                 report_meta=meta,
                 device=plan.device,
                 dtype=plan.dtype_name,

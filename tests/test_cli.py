@@ -109,3 +109,21 @@ def test_a_bad_run_keeps_the_previous_good_one(capsys, tmp_path):
     data.write_text("{not json\n")
     assert main(["run", CITIES, f"runs_dir={tmp_path / 'runs'}", f"data.path={data}"]) == 2
     assert (good / "results.json").read_text() == "{}\n"
+
+
+def test_missing_model_folder(capsys, tmp_path):
+    err = _run_fails(capsys, tmp_path, f"model={tmp_path / 'models' / 'gone'}")
+    assert "model folder not found" in err
+
+
+def test_model_folder_without_config(capsys, tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    err = _run_fails(capsys, tmp_path, f"model={tmp_path / 'empty-model'}")
+    assert "has no config.json" in err
+
+
+def test_corrupt_gguf(capsys, tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    err = _run_fails(capsys, tmp_path, f"model={bad}")
+    assert "could not be read as GGUF" in err

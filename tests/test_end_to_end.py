@@ -62,6 +62,9 @@ def test_every_file_of_the_run_exists_and_parses(slice_run):
     manifest = json.loads((slice_run / "manifest.json").read_text())
     assert manifest["model"]["sha256"] == "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
     assert manifest["data"]["facts"] == 10 and manifest["device"] in ("cpu", "cuda")
+    assert manifest["config"]["data"]["num_cities"] == 10 and manifest["seeds"]["training"] == [0]
+    assert set(manifest["versions"]) >= {"python", "torch", "transformers", "peft", "chromadb", "datasets"}
+    assert manifest["git_commit"] and set(manifest["timings_s"]) >= {"train:ft", "train:reader", "total"}
     answers = [json.loads(line) for line in (slice_run / "answers.jsonl").read_text().splitlines()]
     # 5 arms x (10 train + 10 paraphrase + 3 updated) + the 50-question probe for base and ft.
     assert len(answers) == 5 * 23 + 2 * 50

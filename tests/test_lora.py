@@ -91,15 +91,14 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
     )
     rows = [{"messages": r["messages"]} for r in cities_records(8)]
     plan = plan_device("cpu")
-    whole = train_lora(
-        tiny_llama(smollm2_tokenizer, tmp_path / "a"),
-        smollm2_tokenizer,
-        rows,
-        settings,
-        plan,
-        0,
-        tmp_path / "whole",
-    )
+
+    def train(folder: str, adapter: str, checkpoints=None):
+        model = tiny_llama(smollm2_tokenizer, tmp_path / folder)
+        return train_lora(
+            model, smollm2_tokenizer, rows, settings, plan, 0, tmp_path / adapter, checkpoint_dir=checkpoints
+        )
+
+    whole = train("a", "whole")
 
     real_step, steps = Trainer.training_step, []
 
@@ -111,30 +110,12 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
 
     monkeypatch.setattr(Trainer, "training_step", killed_at_step_three)
     with pytest.raises(KeyboardInterrupt):
-        train_lora(
-            tiny_llama(smollm2_tokenizer, tmp_path / "b"),
-            smollm2_tokenizer,
-            rows,
-            settings,
-            plan,
-            0,
-            tmp_path / "resumed",
-            checkpoint_dir=tmp_path / "checkpoints",
-        )
+        train("b", "resumed", tmp_path / "checkpoints")
     assert not (tmp_path / "resumed").exists()
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["checkpoint-2"]
 
     monkeypatch.setattr(Trainer, "training_step", real_step)
-    resumed = train_lora(
-        tiny_llama(smollm2_tokenizer, tmp_path / "c"),
-        smollm2_tokenizer,
-        rows,
-        settings,
-        plan,
-        0,
-        tmp_path / "resumed",
-        checkpoint_dir=tmp_path / "checkpoints",
-    )
+    resumed = train("c", "resumed", tmp_path / "checkpoints")
     assert (resumed.resumed_from, resumed.steps, whole.steps) == ("checkpoint-2", 4, 4)
     a = load_file(tmp_path / "whole" / "adapter_model.safetensors")
     b = load_file(tmp_path / "resumed" / "adapter_model.safetensors")

@@ -96,3 +96,33 @@ def test_blog_prompt_verbatim():
             "\n\nCONTEXT: [0]: \nCity_77 has about 1 inhabitants.\n\n[1]: \nB.\n\n\n\nANSWER:",
         },
     ]
+
+
+def test_a_chroma_folder_built_by_another_embedding_model_is_refused(tmp_path):
+    import chromadb
+
+    from ftvsrag.errors import UserInputError
+    from ftvsrag.rag.embeddings import embedding_function
+    from ftvsrag.rag.store import open_collection
+
+    class Other(chromadb.EmbeddingFunction):
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input):
+            return [[0.1, 0.2, 0.3] for _ in input]
+
+        @staticmethod
+        def name() -> str:
+            return "other-model"
+
+        def get_config(self) -> dict:
+            return {}
+
+        @staticmethod
+        def build_from_config(config):
+            return Other()
+
+    open_collection(tmp_path, "knowledge", Other()).upsert(ids=["a"], documents=["x"])
+    with pytest.raises(UserInputError, match=r"built with another embedding model \(other-model\), not "):
+        open_collection(tmp_path, "knowledge", embedding_function("all-minilm-l6-v2"))
