@@ -28,6 +28,9 @@ def test_cities_match_the_blog():
     ]
 
 
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
 def test_cities_file_bytes_are_stable(tmp_path):
     path = tmp_path / "cities_population.jsonl"
     write_jsonl(path, cities_records())
@@ -121,9 +124,9 @@ def test_paraphrases_map_to_their_facts_and_unknown_questions_are_named(tmp_path
 def test_the_example_knowledge_base_mixes_numbers_and_text():
     from ftvsrag.eval.extract import NUMBER, TEXT, answer_kind
 
-    facts, kind = load_knowledge_base(Path("examples/example_kb.jsonl"))
+    facts, kind = load_knowledge_base(EXAMPLES / "example_kb.jsonl")
     assert kind == QA_FORMAT and len(facts) == 64
     kinds = [answer_kind(f.answer) for f in facts]
     assert kinds.count(NUMBER) == 31 and kinds.count(TEXT) == 33
     assert facts[0].answer == "1987" and facts[1].answer == "Odile Marchetti"
-    assert len(load_paraphrases(Path("examples/example_kb_paraphrases.jsonl"), facts)) == 30
+    assert len(load_paraphrases(EXAMPLES / "example_kb_paraphrases.jsonl", facts)) == 30
