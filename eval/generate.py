@@ -62,11 +62,11 @@ def generate_answers(
     if len(prompts) < 2 or shared < MIN_SHARED_PREFIX:
         shared = 0
     model.eval()
+    prefix = torch.tensor([token_lists[0][:shared]], dtype=torch.long)
     prefix_cache = None
     if shared:
         with torch.inference_mode():
-            prefix = torch.tensor([token_lists[0][:shared]], device=model.device)
-            prefix_cache = model(input_ids=prefix, use_cache=True).past_key_values
+            prefix_cache = model(input_ids=prefix.to(model.device), use_cache=True).past_key_values
 
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
     order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
@@ -76,13 +76,7 @@ def generate_answers(
             batch = order[start : start + batch_size]
             rest = tokenizer.pad({"input_ids": [token_lists[i][shared:] for i in batch]}, return_tensors="pt")
             inputs = {
-                "input_ids": torch.cat(
-                    [
-                        torch.tensor([token_lists[batch[0]][:shared]] * len(batch), dtype=torch.long),
-                        rest["input_ids"],
-                    ],
-                    dim=1,
-                ),
+                "input_ids": torch.cat([prefix.expand(len(batch), -1), rest["input_ids"]], dim=1),
                 "attention_mask": torch.cat(
                     [torch.ones(len(batch), shared, dtype=torch.long), rest["attention_mask"]], dim=1
                 ),

@@ -29,6 +29,7 @@ class AnsweringModels:
         self._folders = adapter_folders
         self._merged_key: tuple[str, int] | None = None
         self._merged: PreTrainedModel | None = None
+        self._sha256: dict[tuple[str, int], str] = {}
 
     @property
     def base(self) -> PreTrainedModel:
@@ -38,7 +39,11 @@ class AnsweringModels:
         return self._base
 
     def adapter_sha256(self, adapter: str, seed: int) -> str:
-        return sha256_file(self._folders[(adapter, seed)] / "adapter_model.safetensors")
+        """The adapter's weights hash, read once: every arm and split that uses it keys on it."""
+        key = (adapter, seed)
+        if key not in self._sha256:
+            self._sha256[key] = sha256_file(self._folders[key] / "adapter_model.safetensors")
+        return self._sha256[key]
 
     def get(self, adapter: str | None, seed: int) -> PreTrainedModel:
         if adapter is None:

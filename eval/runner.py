@@ -118,29 +118,31 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
 
         def train(adapter: str, seed: int, inputs: list, make_rows, settings) -> None:
             stage, key = f"train:{adapter}", stage_key("adapter", adapter, model_id, inputs, seed)
-            target = run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
-            found = cache.find(stage, "adapter", key)
             if cache.forced(stage):
                 cache.drop_scratch("adapter", key)
+
+            def produce(out: Path) -> None:
+                report = train_lora(
+                    load_model(model_ref, plan),
+                    tokenizer,
+                    make_rows(),
+                    settings,
+                    plan,
+                    seed,
+                    out / "adapter",
+                    checkpoint_dir=cache.scratch("adapter", key),
+                )
+                write_json(out / "training.json", vars(report))
+
+            found = cache.find(stage, "adapter", key)
             with timer.stage(stage, f"seed {seed}" + (f", reused {found.name}" if found else "")):
-                if not found:
-                    with cache.build("adapter", key) as out:
-                        report = train_lora(
-                            load_model(model_ref, plan),
-                            tokenizer,
-                            make_rows(),
-                            settings,
-                            plan,
-                            seed,
-                            out / "adapter",
-                            checkpoint_dir=cache.scratch("adapter", key),
-                        )
-                        write_json(out / "training.json", vars(report))
-                    cache.drop_scratch("adapter", key)
-                    found = cache.folder("adapter", key)
-                else:
-                    reused.append(f"{stage} seed {seed}")
-                shutil.copytree(found / "adapter", target)
+                found, was_reused = cache.ensure(stage, "adapter", key, produce)
+                cache.drop_scratch("adapter", key)
+                shutil.copytree(
+                    found / "adapter", run / "adapters" / _adapter_dir(adapter, seed, config.seeds)
+                )
+            if was_reused:
+                reused.append(f"{stage} seed {seed}")
             training[f"{adapter} seed {seed}"] = json.loads((found / "training.json").read_text())
             compute_s[stage] = compute_s.get(stage, 0.0) + training[f"{adapter} seed {seed}"]["seconds"]
 
@@ -196,33 +198,34 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
             adapter_sha = models.adapter_sha256(arm.adapter, seed) if arm.adapter else None
             key = stage_key("answers", model_id, adapter_sha, conversations, max_new_tokens)
             stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
-            stored = cache.find("answers", "answers", key)
+
+            def produce(out: Path) -> None:
+                started = time.perf_counter()
+                generation = generate_answers(
+                    models.get(arm.adapter, seed),
+                    tokenizer,
+                    conversations,
+                    batch_size,
+                    max_new_tokens,
+                    desc=f"{arm.name}/{split_questions[0].split}",
+                )
+                write_json(
+                    out / "answers.json",
+                    {
+                        "texts": generation.texts,
+                        "prompt_tokens": generation.prompt_tokens,
+                        "seconds": round(time.perf_counter() - started, 2),
+                    },
+                )
+
+            cached = cache.find("answers", "answers", key)
             detail = f"{split_questions[0].split}, seed {seed}" + (
-                f", reused {stored.name}" if stored else ""
+                f", reused {cached.name}" if cached else ""
             )
             with timer.stage(stage, detail):
-                if stored:
-                    reused.append(f"{stage} {split_questions[0].split} seed {seed}")
-                else:
-                    started = time.perf_counter()
-                    generation = generate_answers(
-                        models.get(arm.adapter, seed),
-                        tokenizer,
-                        conversations,
-                        batch_size,
-                        max_new_tokens,
-                        desc=f"{arm.name}/{split_questions[0].split}",
-                    )
-                    with cache.build("answers", key) as out:
-                        write_json(
-                            out / "answers.json",
-                            {
-                                "texts": generation.texts,
-                                "prompt_tokens": generation.prompt_tokens,
-                                "seconds": round(time.perf_counter() - started, 2),
-                            },
-                        )
-                    stored = cache.folder("answers", key)
+                stored, was_reused = cache.ensure("answers", "answers", key, produce)
+            if was_reused:
+                reused.append(f"{stage} {split_questions[0].split} seed {seed}")
             answers = json.loads((stored / "answers.json").read_text(encoding="utf-8"))
             compute_s[stage] = round(compute_s.get(stage, 0.0) + answers["seconds"], 2)
             return [
@@ -419,14 +422,14 @@ def _index(config: ExperimentConfig, facts: list[Fact], embed, cache: StageCache
     documents and embedding model are unchanged, else built (and cached) first."""
     ids, documents = [f.id for f in facts], [f.document for f in facts]
     key = stage_key("index", config.rag.embedding_model, config.rag.collection, ids, documents)
-    found = cache.find("index", "index", key)
-    if found:
+
+    def produce(out: Path) -> None:
+        upsert_documents(open_collection(out / "chroma", config.rag.collection, embed), ids, documents)
+        _release_chroma()
+
+    found, was_reused = cache.ensure("index", "index", key, produce)
+    if was_reused:
         reused.append("index")
-    else:
-        with cache.build("index", key) as out:
-            upsert_documents(open_collection(out / "chroma", config.rag.collection, embed), ids, documents)
-            _release_chroma()
-        found = cache.folder("index", key)
     shutil.copytree(found / "chroma", target)
     return open_collection(target, config.rag.collection, embed)
 

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +71,16 @@ class StageCache:
             os.replace(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def ensure(self, stage: str, kind: str, key: str, produce: Callable[[Path], None]) -> tuple[Path, bool]:
+        """The stage's stored output, and whether it was reused; `produce(folder)` writes it first
+        when there is none (or the stage is forced)."""
+        found = self.find(stage, kind, key)
+        if found:
+            return found, True
+        with self.build(kind, key) as out:
+            produce(out)
+        return self.folder(kind, key), False
 
     def scratch(self, kind: str, key: str) -> Path:
         """A folder that survives an interrupted stage (training checkpoints), for the next attempt."""
