@@ -58,7 +58,9 @@ class EvalSettings:
     forgetting_probe: bool = field(
         True, "Ask general-knowledge questions before and after the knowledge fine-tune."
     )
-    batch_size: int = field(0, "Questions generated together; 0 picks 32 on CPU, 64 on CUDA.")
+    batch_size: int = field(
+        0, "Questions generated together; 0 sizes batches by prompt length (up to 8192 prompt tokens on CPU)."
+    )
     max_new_tokens: int = field(24, "Longest answer generated (the training answers are 16-17 tokens).")
     probe_max_new_tokens: int = field(32, "Longest answer to a probe question (the base model is wordy).")
     first_n: int = field(20, "Also report accuracy on the first N questions (the blog scored 20).")

@@ -4,6 +4,8 @@ prompts' shared beginning computed once."""
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,14 +18,52 @@ MIN_SHARED_PREFIX = 8
 """Shorter shared beginnings are not worth a cache copy per batch."""
 
 
-def default_batch_size(device: str) -> int:
-    return 64 if device.startswith("cuda") else 32
+@dataclass(frozen=True)
+class BatchLimits:
+    """How many questions go into one `generate` call.
+
+    Short closed-book prompts batch by the hundred (decoding is then cheaper per answer: the weights
+    are read once per step for more rows); RAG prompts, ~7x longer, batch by the dozens, which keeps
+    the KV cache and the attention scores small.
+    """
+
+    max_tokens: int
+    """Padded prompt tokens in one batch."""
+    max_questions: int
+
+
+def batch_limits(device: str, batch_size: int = 0) -> BatchLimits:
+    """A fixed `batch_size` caps the questions alone; 0 sizes batches by prompt length. On the 2-core
+    CPU, closed-book prompts answered about a third faster in batches of ~110 than of 32, and RAG
+    prompts no faster in batches of 64 than of 32 (prefill there is already bound by the matmuls)."""
+    if batch_size:
+        return BatchLimits(max_tokens=batch_size * 2**20, max_questions=batch_size)
+    if device.startswith("cuda"):
+        return BatchLimits(max_tokens=16384, max_questions=128)
+    return BatchLimits(max_tokens=8192, max_questions=128)
+
+
+def balanced_batches(count: int, longest: int, limits: BatchLimits) -> list[range]:
+    """Consecutive batches of near-equal size within `limits` for `count` prompts of at most
+    `longest` tokens: 100 prompts in three batches of 34, 33, 33 rather than 39, 39 and a small one
+    that still decodes for as many steps as a full one."""
+    if count == 0:
+        return []
+    cap = max(1, min(limits.max_questions, limits.max_tokens // max(longest, 1)))
+    batches = math.ceil(count / cap)
+    size, larger = divmod(count, batches)
+    starts = [b * size + min(b, larger) for b in range(batches + 1)]
+    return [range(start, end) for start, end in itertools.pairwise(starts)]
 
 
 @dataclass(frozen=True)
 class Generation:
     texts: list[str]
     prompt_tokens: list[int]
+    generated_tokens: list[int]
+    """Tokens each answer took, its end-of-turn token included, the padding after it not."""
+    computed_prompt_tokens: int
+    """Prompt tokens run through the model: the shared start once, then each prompt's own part."""
 
 
 def shared_prefix_length(token_lists: list[list[int]]) -> int:
@@ -41,7 +81,7 @@ def generate_answers(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     conversations: list[list[dict[str, str]]],
-    batch_size: int,
+    limits: BatchLimits,
     max_new_tokens: int,
     desc: str,
 ) -> Generation:
@@ -70,10 +110,13 @@ def generate_answers(
 
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
     order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
+    stop_ids = _stop_token_ids(model, tokenizer)
     answers: list[str] = [""] * len(prompts)
+    generated_tokens = [0] * len(prompts)
+    batches = balanced_batches(len(order), len(token_lists[order[0]]) if order else 0, limits)
     with padding_side(tokenizer, "left"), tqdm(total=len(prompts), desc=desc, unit="q") as progress:
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+        for positions in batches:
+            batch = [order[p] for p in positions]
             rest = tokenizer.pad({"input_ids": [token_lists[i][shared:] for i in batch]}, return_tensors="pt")
             inputs = {
                 "input_ids": torch.cat([prefix.expand(len(batch), -1), rest["input_ids"]], dim=1),
@@ -96,9 +139,32 @@ def generate_answers(
                     pad_token_id=tokenizer.pad_token_id,
                 )
             new_tokens = generated[:, inputs["input_ids"].shape[1] :]
-            for i, text in zip(
-                batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True
+            for i, text, row in zip(
+                batch,
+                tokenizer.batch_decode(new_tokens, skip_special_tokens=True),
+                new_tokens.tolist(),
+                strict=True,
             ):
                 answers[i] = text.strip()
+                generated_tokens[i] = answer_length(row, stop_ids)
             progress.update(len(batch))
-    return Generation(answers, [len(ids) for ids in token_lists])
+    return Generation(
+        answers,
+        [len(ids) for ids in token_lists],
+        generated_tokens,
+        shared + sum(len(ids) - shared for ids in token_lists),
+    )
+
+
+def answer_length(row: list[int], stop_ids: set[int]) -> int:
+    """Tokens up to and including the first stop token (what follows is padding)."""
+    for position, token in enumerate(row):
+        if token in stop_ids:
+            return position + 1
+    return len(row)
+
+
+def _stop_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    configured = model.generation_config.eos_token_id
+    ids = set(configured if isinstance(configured, list) else [configured])
+    return {i for i in ids | {tokenizer.eos_token_id, tokenizer.pad_token_id} if i is not None}

@@ -24,7 +24,11 @@ def rescore_run(run_dir: Path) -> str:
     old = _read_if_present(run_dir / "results.json", json.loads)
     manifest = _read_if_present(run_dir / "manifest.json", json.loads)
     results = summarise(
-        records, config.get("eval", {}).get("first_n", 20), old.get("timings_s"), old.get("notes", ())
+        records,
+        config.get("eval", {}).get("first_n", 20),
+        old.get("timings_s"),
+        old.get("notes", ()),
+        tokens=old.get("tokens"),
     )
     meta = manifest.get("report_meta") or {
         "name": config.get("name", run_dir.name),

@@ -21,11 +21,13 @@ def summarise(
     timings: dict[str, float] | None = None,
     notes: Sequence[str] = (),
     cost_seconds: dict[str, float] | None = None,
+    tokens: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Everything in results.json, computed from the records alone (and the stage timings).
 
     `cost_seconds` are what each training and answering stage took when it was computed (a stage
-    reused from the cache takes no time in this run's `timings`); the cost table uses them."""
+    reused from the cache takes no time in this run's `timings`); the cost table uses them.
+    `tokens` are what each stage ran through the model (kept as given, for bench/run.py's FLOPs)."""
     # Arms without an adapter answer the same under every seed (greedy decoding), so they are asked
     # once, under the first seed; the first seed's records are the headline numbers.
     seeds = sorted({r["seed"] for r in records})
@@ -55,6 +57,7 @@ def summarise(
         "forgetting": _forgetting(grouped),
         "costs": _costs(first_seed, {**(timings or {}), **(cost_seconds or {})}),
         "timings_s": dict(timings or {}),
+        "tokens": dict(tokens or {}),
         "notes": list(notes),
     }
 

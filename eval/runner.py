@@ -18,7 +18,7 @@ from ftvsrag.eval.arms import ARMS, FT_ADAPTER, READER_ADAPTER, Arm
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases
-from ftvsrag.eval.generate import default_batch_size, generate_answers
+from ftvsrag.eval.generate import BatchLimits, batch_limits, generate_answers
 from ftvsrag.eval.manifest import build_manifest
 from ftvsrag.eval.models import AnsweringModels
 from ftvsrag.eval.probe import accepted_answers, general_questions
@@ -59,6 +59,8 @@ DATA_FILE = "knowledge.jsonl"
 CACHE_DIR = ".cache"
 """Under runs_dir: stage outputs shared by every run (see eval/stages.py)."""
 CHART_FILE = "accuracy.png"
+CACHE_FORMAT = 2
+"""Part of the adapter and answers keys: bumped when their cached files gain fields (2: token counts)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     )
     retrievers_needed = sorted({_retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
     with timer.stage("resolve model"):
-        model_ref, plan, batch_size = prepare_model(config)
+        model_ref, plan, limits = prepare_model(config)
         model_sha = sha256_file(model_ref.source_file) if model_ref.source_file else None
         model_id = [model_sha or model_fingerprint(model_ref), plan.device.split(":")[0], plan.dtype_name]
     embed = None
@@ -110,6 +112,12 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     reused: list[str] = []
     compute_s: dict[str, float] = {}
     """Seconds each stage took when it was computed, reused or not: the cost table's figures."""
+    tokens: dict[str, dict[str, int]] = {}
+    """Tokens each stage ran through the model: what the benchmark turns into FLOPs."""
+
+    def count_tokens(stage: str, **counts: int) -> None:
+        for name, count in counts.items():
+            tokens.setdefault(stage, {})[name] = tokens.get(stage, {}).get(name, 0) + count
 
     with staged_run_dir(Path(config.runs_dir) / config.name) as run:
         (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
@@ -117,7 +125,10 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
         tokenizer = load_tokenizer(model_ref)
 
         def train(adapter: str, seed: int, inputs: list, make_rows, settings) -> None:
-            stage, key = f"train:{adapter}", stage_key("adapter", adapter, model_id, inputs, seed)
+            stage, key = (
+                f"train:{adapter}",
+                stage_key("adapter", CACHE_FORMAT, adapter, model_id, inputs, seed),
+            )
             if cache.forced(stage):
                 cache.drop_scratch("adapter", key)
 
@@ -143,8 +154,12 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                 )
             if was_reused:
                 reused.append(f"{stage} seed {seed}")
-            training[f"{adapter} seed {seed}"] = json.loads((found / "training.json").read_text())
-            compute_s[stage] = compute_s.get(stage, 0.0) + training[f"{adapter} seed {seed}"]["seconds"]
+            report = json.loads((found / "training.json").read_text())
+            training[f"{adapter} seed {seed}"] = report
+            compute_s[stage] = compute_s.get(stage, 0.0) + report["seconds"]
+            count_tokens(
+                stage, train_tokens=report["train_tokens"], computed_tokens=report["computed_tokens"]
+            )
 
         training: dict[str, dict] = {}
         for seed in config.seeds:
@@ -196,7 +211,7 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
             ]
             max_new_tokens = config.eval.probe_max_new_tokens if accepted else config.eval.max_new_tokens
             adapter_sha = models.adapter_sha256(arm.adapter, seed) if arm.adapter else None
-            key = stage_key("answers", model_id, adapter_sha, conversations, max_new_tokens)
+            key = stage_key("answers", CACHE_FORMAT, model_id, adapter_sha, conversations, max_new_tokens)
             stage = f"{'probe' if accepted else 'answer'}:{arm.name}"
 
             def produce(out: Path) -> None:
@@ -205,7 +220,7 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                     models.get(arm.adapter, seed),
                     tokenizer,
                     conversations,
-                    batch_size,
+                    limits,
                     max_new_tokens,
                     desc=f"{arm.name}/{split_questions[0].split}",
                 )
@@ -214,6 +229,8 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                     {
                         "texts": generation.texts,
                         "prompt_tokens": generation.prompt_tokens,
+                        "generated_tokens": generation.generated_tokens,
+                        "computed_prompt_tokens": generation.computed_prompt_tokens,
                         "seconds": round(time.perf_counter() - started, 2),
                     },
                 )
@@ -228,6 +245,11 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                 reused.append(f"{stage} {split_questions[0].split} seed {seed}")
             answers = json.loads((stored / "answers.json").read_text(encoding="utf-8"))
             compute_s[stage] = round(compute_s.get(stage, 0.0) + answers["seconds"], 2)
+            count_tokens(
+                stage,
+                prompt_tokens=answers["computed_prompt_tokens"],
+                generated_tokens=sum(answers["generated_tokens"]),
+            )
             return [
                 answer_record(
                     arm.name,
@@ -271,7 +293,9 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
                 f"reused from {cache.root} (inputs unchanged; `--force STAGE` recomputes): "
                 + ", ".join(reused)
             )
-        results = summarise(records, config.eval.first_n, timings, notes, cost_seconds=compute_s)
+        results = summarise(
+            records, config.eval.first_n, timings, notes, cost_seconds=compute_s, tokens=tokens
+        )
         has_chart = write_accuracy_chart(results, run / CHART_FILE)
         meta = {
             "name": config.name,
@@ -315,12 +339,12 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     return RunOutcome(Path(config.runs_dir) / config.name, results, report, meta["retrievers"])
 
 
-def prepare_model(config: ExperimentConfig) -> tuple[ResolvedModel, DevicePlan, int]:
-    """The model's weights on disk (converted and cached if need be), the device, and the batch size."""
+def prepare_model(config: ExperimentConfig) -> tuple[ResolvedModel, DevicePlan, BatchLimits]:
+    """The model's weights on disk (converted and cached if need be), the device, and how to batch."""
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     model_ref = resolve_model(config.model, cache_dir)
     plan = plan_device(config.device, config.dtype)
-    return model_ref, plan, config.eval.batch_size or default_batch_size(plan.device)
+    return model_ref, plan, batch_limits(plan.device, config.eval.batch_size)
 
 
 def _probes(config: ExperimentConfig) -> bool:

@@ -63,7 +63,7 @@ def run_sweep(config: SweepConfig) -> Path:
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
     facts = cities_facts(experiment.data.num_cities, experiment.data.seed)
     questions = {"train": train_questions(facts), "paraphrase": paraphrase_questions(facts)}
-    model_ref, plan, batch_size = prepare_model(experiment)
+    model_ref, plan, limits = prepare_model(experiment)
     tokenizer = load_tokenizer(model_ref)
     points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
     final = Path(experiment.runs_dir) / experiment.name
@@ -93,7 +93,7 @@ def run_sweep(config: SweepConfig) -> Path:
                     model,
                     tokenizer,
                     [q.messages() for q in split_questions],
-                    batch_size,
+                    limits,
                     experiment.eval.max_new_tokens,
                     desc=split,
                 )

@@ -4,7 +4,7 @@ import torch
 from transformers import DataCollatorForSeq2Seq
 
 from ftvsrag.eval.facts import cities_records
-from ftvsrag.train.collate import LabelledLogitsCollator, training_collator
+from ftvsrag.train.collate import LabelledLogitsCollator, forward_with_shared_prefix, training_collator
 from ftvsrag.train.examples import IGNORE_INDEX, tokenize_chat
 from tests.conftest import tiny_llama
 
@@ -19,7 +19,7 @@ def test_the_loss_is_unchanged_and_logits_cover_labelled_positions_only(smollm2_
         256,
     )
     padding = DataCollatorForSeq2Seq(smollm2_tokenizer, padding=True, pad_to_multiple_of=8)
-    collator = training_collator(model, smollm2_tokenizer)
+    collator = training_collator(model, smollm2_tokenizer, share_prefix=False)
     assert isinstance(collator, LabelledLogitsCollator)
 
     full = padding([dict(f) for f in features])
@@ -35,3 +35,41 @@ def test_the_loss_is_unchanged_and_logits_cover_labelled_positions_only(smollm2_
     assert sliced_out.logits.shape == (labelled, model.config.vocab_size)
     assert full_out.logits.shape[1] * len(features) > 2 * labelled
     assert torch.allclose(sliced_out.loss, full_out.loss, atol=1e-6)
+
+
+def test_a_shared_prefix_run_once_gives_the_same_loss_and_gradients(smollm2_tokenizer, tmp_path):
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    features = [tokenize_chat(r["messages"], smollm2_tokenizer, 256) for r in cities_records(12)[9:]]
+    # City_10, City_11, City_12: the prompts share everything up to "City_1", one token more than
+    # the digits they differ in.
+    padding = DataCollatorForSeq2Seq(smollm2_tokenizer, padding=True, pad_to_multiple_of=8)
+    collator = training_collator(model, smollm2_tokenizer, share_prefix=True)
+    shared = collator([dict(f) for f in features])
+    prompt = smollm2_tokenizer.decode(shared["prefix_ids"][0])
+    assert prompt.endswith("What is the population of City_1")
+    assert (
+        shared["input_ids"].shape[1] + shared["prefix_ids"].shape[1]
+        == padding([dict(f) for f in features])["input_ids"].shape[1]
+    )
+
+    def loss_and_grads(batch, forward):
+        model.zero_grad()
+        loss = forward(batch).loss
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    plain_loss, plain_grads = loss_and_grads(padding([dict(f) for f in features]), lambda b: model(**b))
+    shared_loss, shared_grads = loss_and_grads(shared, lambda b: forward_with_shared_prefix(model, b))
+    assert torch.allclose(shared_loss, plain_loss, atol=1e-6)
+    assert len(shared_grads) == len(plain_grads)
+    for got, expected in zip(shared_grads, plain_grads, strict=True):
+        assert torch.allclose(got, expected, atol=1e-6)
+
+
+def test_a_batch_of_one_or_of_unrelated_prompts_shares_nothing(smollm2_tokenizer, tmp_path):
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    collator = training_collator(model, smollm2_tokenizer, share_prefix=True)
+    features = [tokenize_chat(r["messages"], smollm2_tokenizer, 256) for r in cities_records(2)]
+    assert "prefix_ids" not in collator([dict(features[0])])
+    other = [{"role": "system", "content": "Be brief."}, *cities_records(1)[0]["messages"][1:]]
+    assert "prefix_ids" not in collator([dict(features[0]), tokenize_chat(other, smollm2_tokenizer, 256)])

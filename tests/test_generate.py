@@ -26,10 +26,35 @@ def test_prefix_cache_gives_the_answers_of_plain_generation(smollm2, smollm2_tok
     ]
     assert generate.shared_prefix_length(prompts) == 54
 
-    cached = generate.generate_answers(model, smollm2_tokenizer, conversations, 3, 24, desc="cached")
+    limits = generate.batch_limits("cpu", 3)
+    cached = generate.generate_answers(model, smollm2_tokenizer, conversations, limits, 24, desc="cached")
     monkeypatch.setattr(generate, "MIN_SHARED_PREFIX", 10**6)
-    plain = generate.generate_answers(model, smollm2_tokenizer, conversations, 3, 24, desc="plain")
+    plain = generate.generate_answers(model, smollm2_tokenizer, conversations, limits, 24, desc="plain")
 
     assert cached.texts == plain.texts
     assert "12345" in cached.texts[0]
     assert cached.prompt_tokens == [len(p) for p in prompts]
+    assert cached.computed_prompt_tokens == 54 + sum(len(p) - 54 for p in prompts)
+    assert plain.computed_prompt_tokens == sum(len(p) for p in prompts)
+    assert cached.generated_tokens == plain.generated_tokens
+    assert cached.generated_tokens[0] == len(smollm2_tokenizer(cached.texts[0])["input_ids"]) + 1
+
+
+def test_batches_are_balanced_within_the_token_budget():
+    limits = generate.BatchLimits(max_tokens=8192, max_questions=128)
+    assert [len(b) for b in generate.balanced_batches(100, 210, limits)] == [34, 33, 33]
+    assert [len(b) for b in generate.balanced_batches(220, 30, limits)] == [110, 110]
+    assert [len(b) for b in generate.balanced_batches(5, 10**6, limits)] == [1, 1, 1, 1, 1]
+    assert generate.balanced_batches(0, 0, limits) == []
+    batches = generate.balanced_batches(220, 210, limits)
+    assert [i for b in batches for i in b] == list(range(220))
+
+
+def test_a_fixed_batch_size_caps_the_questions_alone():
+    assert generate.batch_limits("cpu", 3) == generate.BatchLimits(max_tokens=3 * 2**20, max_questions=3)
+    assert [len(b) for b in generate.balanced_batches(7, 5000, generate.batch_limits("cpu", 3))] == [3, 2, 2]
+
+
+def test_an_answer_ends_at_its_first_stop_token():
+    assert generate.answer_length([11, 12, 2, 2, 2], {2}) == 3
+    assert generate.answer_length([11, 12, 13], {2}) == 3

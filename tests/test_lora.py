@@ -38,6 +38,8 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
     assert report.train_tokens == 2 * sum(
         len(smollm2_tokenizer.apply_chat_template(c)["input_ids"]) for c in conversations
     )
+    # Each batch of 4 ran "<system>...What is the population of City_" (20 tokens) once, not 4 times.
+    assert report.computed_tokens == report.train_tokens - 4 * 3 * 20
     saved = sorted(p.name for p in (tmp_path / "adapter").iterdir())
     assert saved == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
 
@@ -65,11 +67,18 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
 
 
 def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenizer, tmp_path):
-    from ftvsrag.eval.generate import generate_answers
+    from ftvsrag.eval.generate import batch_limits, generate_answers
 
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     before = smollm2_tokenizer.padding_side
-    generate_answers(model, smollm2_tokenizer, [[{"role": "user", "content": "Hi?"}]] * 2, 2, 2, desc="t")
+    generate_answers(
+        model,
+        smollm2_tokenizer,
+        [[{"role": "user", "content": "Hi?"}]] * 2,
+        batch_limits("cpu", 2),
+        2,
+        desc="t",
+    )
     assert smollm2_tokenizer.padding_side == before
 
 

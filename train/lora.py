@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ftvsrag.train.collate import training_collator
+from ftvsrag.train.collate import training_collator, with_prefix_cache
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.examples import tokenize_example
 from ftvsrag.train.model import DevicePlan, padding_side
@@ -31,7 +31,10 @@ class TrainingReport:
     steps: int
     final_loss: float
     train_tokens: int
-    """Tokens processed in all epochs (padding excluded): the work the run had to do."""
+    """The examples' tokens over all epochs (padding excluded)."""
+    computed_tokens: int
+    """Tokens this attempt ran through the model (padding excluded, each batch's shared start
+    once): the work it did."""
     resumed_from: str | None = None
     """The checkpoint an interrupted training went on from ('checkpoint-20'); `seconds` then counts
     this attempt only."""
@@ -114,7 +117,7 @@ def train_lora(
             # Similar lengths in a batch: less padding computed for nothing.
             train_sampling_strategy="group_by_length",
         )
-        trainer = Trainer(
+        trainer = _shared_prefix_trainer(Trainer)(
             model=peft_model,
             args=args,
             train_dataset=examples,
@@ -131,8 +134,27 @@ def train_lora(
         steps=result.global_step,
         final_loss=float(result.training_loss),
         train_tokens=int(tokens * settings.epochs),
+        computed_tokens=trainer.computed_tokens,
         resumed_from=Path(resume_from).name if resume_from else None,
     )
+
+
+def _shared_prefix_trainer(trainer_class):
+    """Trainer whose loss runs a batch's shared prompt start once (see train/collate.py) and that
+    counts the tokens it runs through the model. Made on call: transformers is imported lazily."""
+
+    class SharedPrefixTrainer(trainer_class):
+        computed_tokens = 0
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            prefix = inputs.get("prefix_ids")
+            shared = 0 if prefix is None else prefix.shape[1]
+            self.computed_tokens += shared + int(inputs["attention_mask"][:, shared:].sum())
+            return super().compute_loss(
+                model, with_prefix_cache(model, inputs), return_outputs, num_items_in_batch
+            )
+
+    return SharedPrefixTrainer
 
 
 def save_adapter(peft_model, adapter_dir: Path) -> None:
