@@ -1,0 +1,385 @@
+"""Benchmark: where the time of a run goes on this machine, against its own measured matmul peak.
+
+    python bench/run.py              # about 25 minutes on a 2-core CPU; writes bench.json
+    python bench/run.py --skip-cold  # reuse the model cache: no cold run (about 15 minutes)
+
+The runs, their logs and the benchmark's own model cache are kept in runs/bench/ (emptied first).
+
+It runs, each as the user would, with `ftvsrag run` in a child process:
+- the default replication (configs/cities.yaml) with an empty model cache and an empty stage cache
+  (cold), again with the model cache filled (warm: every stage recomputed, since a stage cache would
+  reuse everything), and once more with the stage cache kept (cached);
+- the blog's protocol alone (configs/blog.yaml), warm;
+then, in this process, the model load from cache and the project's batched evaluation against a
+naive loop that generates one question at a time (the blog's way) on the same 100 questions.
+
+FLOPs are the usual estimates (eval/work.py): 2 per parameter and token run forward, 4 per parameter
+and token of LoRA training, over the tokens each stage ran through the model (results.json). The
+peak is a plain torch matmul measured at the start and the end of the benchmark (the higher one), so
+that the fractions compare with this machine as it is today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "runs" / "bench"
+"""The benchmark's runs, model cache and logs: emptied at the start, kept afterwards to look at."""
+DEFAULT_CONFIG = "configs/cities.yaml"
+BLOG_CONFIG = "configs/blog.yaml"
+MATMUL_SIZE = 2048
+TARGETS = {
+    "blog_warm_s": ("<=", 90.0),
+    "replication_warm_s": ("<=", 300.0),
+    "run_fraction_of_peak": (">=", 0.40),
+    "train_fraction_of_peak": (">=", 0.50),
+    "eval_batched_vs_naive": (">=", 5.0),
+    "model_load_cached_s": ("<=", 3.0),
+    "peak_rss_gb": ("<=", 3.0),
+}
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    wall_s: float
+    peak_rss_gb: float
+    results: dict
+    manifest: dict
+    run_dir: Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skip-cold", action="store_true", help="no cold run: reuse the user's model cache")
+    parser.add_argument("--questions", type=int, default=100, help="questions for batched vs naive (100)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench.json", help="where to write (bench.json)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every run, e.g. --set data.num_cities=10 (a quick look; the figures "
+        "then describe that smaller run)",
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from ftvsrag.train.model import default_cache_dir, plan_device
+
+    plan = plan_device("auto")
+    peaks = [matmul_gflops(plan.device, plan.dtype)]
+    print(f"==> matmul peak: {peaks[0]:.1f} GFLOP/s ({plan.device}, {plan.dtype_name})", flush=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    model_cache = default_cache_dir() if args.skip_cold else WORK / "models"
+    settings = [f"cache_dir={model_cache}", *args.set]
+    cold = None
+    if not args.skip_cold:
+        cold = ftvsrag_run("cold replication", DEFAULT_CONFIG, WORK / "cold", settings)
+    warm = ftvsrag_run("warm replication", DEFAULT_CONFIG, WORK / "warm", settings)
+    cached = ftvsrag_run("cached replication", DEFAULT_CONFIG, WORK / "warm", settings)
+    blog = ftvsrag_run("blog protocol, warm", BLOG_CONFIG, WORK / "blog", settings)
+    load_s, model, tokenizer = model_load_seconds(model_cache, plan)
+    evaluation = batched_vs_naive(model, tokenizer, warm.run_dir, args.questions, plan.device)
+    peaks.append(matmul_gflops(plan.device, plan.dtype))
+    peak = max(peaks)
+
+    parameters = model.num_parameters()
+    bench = summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, parameters)
+    bench["overrides"] = args.set
+    bench["machine"] = {
+        "device": plan.device,
+        "dtype": plan.dtype_name,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "commit": _git_commit(),
+    }
+    args.out.write_text(json.dumps(bench, indent=2) + "\n", encoding="utf-8")
+    print(render_table(bench))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def matmul_gflops(device: str, dtype, size: int = MATMUL_SIZE, repeats: int = 10) -> float:
+    """Best of `repeats` plain `a @ b` on square matrices, in the dtype the runs use."""
+    import torch
+
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    best = float("inf")
+    for attempt in range(repeats + 2):
+        _synchronize(device)
+        started = time.perf_counter()
+        a @ b
+        _synchronize(device)
+        if attempt >= 2:  # the first calls warm up threads and caches
+            best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def ftvsrag_run(label: str, config: str, runs_dir: Path, settings: list[str]) -> CommandRun:
+    """`ftvsrag run` in a child process, its stage lines echoed, its wall time and peak memory taken."""
+    name = Path(config).stem
+    command = [
+        str(Path(sys.executable).with_name("ftvsrag")),
+        "run",
+        config,
+        f"runs_dir={runs_dir}",
+        *settings,
+    ]
+    log = WORK / f"{label.replace(' ', '-').replace(',', '')}.log"
+    print(f"==> {label}: {' '.join(command[1:])}", flush=True)
+    started = time.perf_counter()
+    with log.open("w", encoding="utf-8") as sink:
+        child = subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+        for line in child.stdout:
+            sink.write(line)
+            if line.startswith("==> "):
+                print(f"    {line.rstrip()}", flush=True)
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        tail = log.read_text(encoding="utf-8").splitlines()[-20:]
+        raise SystemExit(f"bench: `{' '.join(command)}` failed ({child.returncode}):\n" + "\n".join(tail))
+    run_dir = runs_dir / name
+    # ru_maxrss is in KiB on Linux.
+    rss_gb = usage.ru_maxrss * 1024 / 1e9
+    print(f"    {wall:.1f} s, peak RSS {rss_gb:.2f} GB", flush=True)
+    return CommandRun(
+        wall_s=round(wall, 1),
+        peak_rss_gb=round(rss_gb, 2),
+        results=json.loads((run_dir / "results.json").read_text(encoding="utf-8")),
+        manifest=json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")),
+        run_dir=run_dir,
+    )
+
+
+def model_load_seconds(model_cache: Path, plan, attempts: int = 3):
+    """Median seconds to resolve the embedded model in the (warm) cache and load tokenizer and
+    weights, the libraries already imported; and the last model and tokenizer loaded."""
+    import transformers  # noqa: F401  (imported before the clock starts: the load alone is timed)
+
+    from ftvsrag.eval.config import load_config
+    from ftvsrag.train.model import load_model, load_tokenizer, resolve_model
+
+    config = load_config(REPO / DEFAULT_CONFIG)
+    seconds = []
+    for _ in range(attempts):
+        started = time.perf_counter()
+        ref = resolve_model(config.model, model_cache)
+        tokenizer = load_tokenizer(ref)
+        model = load_model(ref, plan)
+        seconds.append(time.perf_counter() - started)
+    print(f"==> model load from cache: {', '.join(f'{s:.2f}' for s in seconds)} s", flush=True)
+    return round(statistics.median(seconds), 2), model.eval(), tokenizer
+
+
+def batched_vs_naive(model, tokenizer, run_dir: Path, count: int, device: str) -> dict:
+    """The base model's closed-book answers and its RAG answers (the warm run's retrieved contexts)
+    to the first `count` training questions: batched as the project does, and one at a time."""
+    from ftvsrag.eval.facts import cities_facts
+    from ftvsrag.eval.generate import batch_limits, generate_answers
+    from ftvsrag.eval.questions import train_questions
+    from ftvsrag.eval.rundir import read_jsonl
+    from ftvsrag.rag.prompts import rag_messages
+
+    config = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["config"]
+    questions = train_questions(cities_facts(config["data"]["num_cities"], config["data"]["seed"]))[:count]
+    contexts = {
+        r["id"]: r["retrieved_texts"]
+        for r in read_jsonl(run_dir / "answers.jsonl")
+        if r["arm"] == "rag" and r["split"] == "train"
+    }
+    arms = {
+        "base": [q.messages() for q in questions],
+        "rag": [rag_messages(q.text, contexts[q.fact_id]) for q in questions],
+    }
+    max_new_tokens = config["eval"]["max_new_tokens"]
+    measured = {}
+    for arm, conversations in arms.items():
+        print(f"==> {arm}: {len(conversations)} questions batched, then one at a time", flush=True)
+        started = time.perf_counter()
+        batched = generate_answers(
+            model, tokenizer, conversations, batch_limits(device), max_new_tokens, desc=f"{arm} batched"
+        )
+        batched_s = time.perf_counter() - started
+        started = time.perf_counter()
+        naive = naive_answers(model, tokenizer, conversations, max_new_tokens, desc=f"{arm} one at a time")
+        naive_s = time.perf_counter() - started
+        measured[arm] = {
+            "questions": len(conversations),
+            "batched_s": round(batched_s, 1),
+            "naive_s": round(naive_s, 1),
+            "speedup": round(naive_s / batched_s, 2),
+            "prompt_tokens": sum(batched.prompt_tokens),
+            "computed_prompt_tokens": batched.computed_prompt_tokens,
+            "generated_tokens": sum(batched.generated_tokens),
+            "prompt_tokens_per_s": round(sum(batched.prompt_tokens) / batched_s, 1),
+            "generated_tokens_per_s": round(sum(batched.generated_tokens) / batched_s, 1),
+            "naive_generated_tokens_per_s": round(sum(batched.generated_tokens) / naive_s, 1),
+            "same_answers": sum(a == b for a, b in zip(batched.texts, naive, strict=True)),
+        }
+    return measured
+
+
+def naive_answers(model, tokenizer, conversations, max_new_tokens: int, desc: str) -> list[str]:
+    """The blog's loop: one prompt, one `generate`, one answer at a time."""
+    import torch
+    from tqdm.auto import tqdm
+
+    answers = []
+    for conversation in tqdm(conversations, desc=desc, unit="q"):
+        inputs = tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        new_tokens = output[0, inputs["input_ids"].shape[1] :]
+        answers.append(tokenizer.decode(new_tokens, skip_special_tokens=True).strip())
+    return answers
+
+
+def summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, parameters) -> dict:
+    from ftvsrag.eval.work import fraction_of_peak, run_flops
+
+    peak_flops = peak * 1e9
+    flops = run_flops(warm.results["tokens"], parameters)
+    training = [report for report in warm.manifest["training"].values()]
+    train_seconds = sum(report["seconds"] for report in training)
+    train_flops = sum(flops[stage] for stage in flops if stage.startswith("train:"))
+    computed = sum(report["computed_tokens"] for report in training)
+    example_tokens = sum(report["train_tokens"] for report in training)
+    naive_s = sum(arm["naive_s"] for arm in evaluation.values())
+    batched_s = sum(arm["batched_s"] for arm in evaluation.values())
+    # In the order the run went through them; "total" last.
+    stages = list({**(cold.results["timings_s"] if cold else {}), **warm.results["timings_s"]})
+    return {
+        "matmul_gflops": round(peak, 1),
+        "matmul_gflops_start_end": [round(p, 1) for p in peaks],
+        "parameters": parameters,
+        "train_fraction_of_peak": round(fraction_of_peak(train_flops, train_seconds, peak_flops), 3),
+        "train_tokens_per_s": round(computed / train_seconds, 1),
+        "train_example_tokens_per_s": round(example_tokens / train_seconds, 1),
+        "train_s": round(train_seconds, 1),
+        "run_fraction_of_peak": round(fraction_of_peak(flops["total"], warm.wall_s, peak_flops), 3),
+        "run_tflop": round(flops["total"] / 1e12, 2),
+        "run_seconds_at_peak": round(flops["total"] / peak_flops, 1),
+        "stage_tflop": {stage: round(value / 1e12, 2) for stage, value in flops.items() if stage != "total"},
+        "eval_batched_vs_naive": round(naive_s / batched_s, 2),
+        "eval": evaluation,
+        "model_load_cached_s": load_s,
+        "peak_rss_gb": max(run.peak_rss_gb for run in (cold, warm, cached, blog) if run),
+        "blog_warm_s": blog.wall_s,
+        "replication_cold_s": cold.wall_s if cold else None,
+        "replication_warm_s": warm.wall_s,
+        "replication_cached_s": cached.wall_s,
+        "stages_s": {
+            stage: {
+                "cold": cold.results["timings_s"].get(stage) if cold else None,
+                "warm": warm.results["timings_s"].get(stage),
+            }
+            for stage in stages
+        },
+        "accuracy_warm": {
+            arm: {split: block["accuracy"] for split, block in splits.items()}
+            for arm, splits in warm.results["arms"].items()
+        },
+    }
+
+
+def verdicts(bench: dict) -> dict[str, bool]:
+    """Each target met or not."""
+    met = {}
+    for key, (sign, bound) in TARGETS.items():
+        value = bench.get(key)
+        met[key] = value is not None and (value <= bound if sign == "<=" else value >= bound)
+    return met
+
+
+def render_table(bench: dict) -> str:
+    lines = ["", "stage                          cold (s)   warm (s)"]
+    for stage, seconds in bench["stages_s"].items():
+        cold = "-" if seconds["cold"] is None else f"{seconds['cold']:.1f}"
+        warm = "-" if seconds["warm"] is None else f"{seconds['warm']:.1f}"
+        lines.append(f"{stage:<28} {cold:>10} {warm:>10}")
+    lines += [
+        f"command wall time            {_seconds(bench['replication_cold_s']):>10} "
+        f"{bench['replication_warm_s']:>10.1f}   (stage cache kept: {bench['replication_cached_s']:.1f} s)",
+        "",
+        f"matmul peak ({bench['machine']['dtype']}, {bench['machine']['threads']} threads): "
+        f"{bench['matmul_gflops']:.1f} GFLOP/s (start, end: {bench['matmul_gflops_start_end']})",
+        f"LoRA training: {bench['train_tokens_per_s']:.0f} computed tokens/s "
+        f"({bench['train_example_tokens_per_s']:.0f} example tokens/s), "
+        f"{bench['train_fraction_of_peak']:.0%} of peak",
+        f"whole default run: {bench['run_tflop']:.1f} TFLOP, {bench['run_seconds_at_peak']:.0f} s at peak, "
+        f"{bench['run_fraction_of_peak']:.0%} of peak over {bench['replication_warm_s']:.0f} s",
+    ]
+    for arm, row in bench["eval"].items():
+        lines.append(
+            f"eval {arm:<4}: {row['questions']} questions batched {row['batched_s']:.1f} s, one at a time "
+            f"{row['naive_s']:.1f} s ({row['speedup']:.1f}x); {row['prompt_tokens_per_s']:.0f} prompt "
+            f"tokens/s, {row['generated_tokens_per_s']:.0f} generated tokens/s; "
+            f"{row['same_answers']}/{row['questions']} answers identical"
+        )
+    lines += [
+        f"model load from cache: {bench['model_load_cached_s']:.2f} s; "
+        f"peak RSS {bench['peak_rss_gb']:.2f} GB",
+        f"blog protocol (configs/blog.yaml), warm: {bench['blog_warm_s']:.1f} s",
+        "",
+        "target                       wanted      measured   met",
+    ]
+    met = verdicts(bench)
+    for key, (sign, bound) in TARGETS.items():
+        lines.append(f"{key:<28} {sign} {bound:<8g} {bench[key]!s:>10}   {'yes' if met[key] else 'NO'}")
+    return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
