@@ -276,6 +276,7 @@ def summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, paramet
     train_flops = sum(flops[stage] for stage in flops if stage.startswith("train:"))
     computed = sum(report["computed_tokens"] for report in training)
     example_tokens = sum(report["train_tokens"] for report in training)
+    blog_flops = run_flops(blog.results["tokens"], parameters)["total"]
     naive_s = sum(arm["naive_s"] for arm in evaluation.values())
     batched_s = sum(arm["batched_s"] for arm in evaluation.values())
     # In the order the run went through them; "total" last.
@@ -297,6 +298,10 @@ def summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, paramet
         "model_load_cached_s": load_s,
         "peak_rss_gb": max(run.peak_rss_gb for run in (cold, warm, cached, blog) if run),
         "blog_warm_s": blog.wall_s,
+        "blog_tflop": round(blog_flops / 1e12, 2),
+        "blog_seconds_at_peak": round(blog_flops / peak_flops, 1),
+        "blog_fraction_of_peak": round(fraction_of_peak(blog_flops, blog.wall_s, peak_flops), 3),
+        "blog_stages_s": blog.results["timings_s"],
         "replication_cold_s": cold.wall_s if cold else None,
         "replication_warm_s": warm.wall_s,
         "replication_cached_s": cached.wall_s,
@@ -351,7 +356,9 @@ def render_table(bench: dict) -> str:
     lines += [
         f"model load from cache: {bench['model_load_cached_s']:.2f} s; "
         f"peak RSS {bench['peak_rss_gb']:.2f} GB",
-        f"blog protocol (configs/blog.yaml), warm: {bench['blog_warm_s']:.1f} s",
+        f"blog protocol (configs/blog.yaml), warm: {bench['blog_warm_s']:.1f} s; "
+        f"{bench['blog_tflop']:.1f} TFLOP, {bench['blog_seconds_at_peak']:.0f} s at peak, "
+        f"{bench['blog_fraction_of_peak']:.0%} of peak",
         "",
         "target                       wanted      measured   met",
     ]
