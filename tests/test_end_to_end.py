@@ -120,3 +120,20 @@ def test_report_rescores_from_answers_alone(slice_run):
     assert main(["report", str(slice_run)]) == 0
     after = json.loads((slice_run / "results.json").read_text())
     assert after["arms"] == before["arms"] and after["mcnemar"] == before["mcnemar"]
+
+
+@pytest.mark.slow
+def test_each_stage_counts_the_tokens_it_ran_through_the_model(slice_run):
+    tokens = json.loads((slice_run / "results.json").read_text())["tokens"]
+    ft = tokens["train:ft"]
+    # 10 examples in batches of 8 and 2, each batch sharing at least the 20-token
+    # "<system>...What is the population of City_" start, run once per batch.
+    assert ft["computed_tokens"] <= ft["train_tokens"] - (7 + 1) * 20
+    rag = [
+        json.loads(line)
+        for line in (slice_run / "answers.jsonl").read_text().splitlines()
+        if json.loads(line)["arm"] == "rag"
+    ]
+    # The RAG prompts' shared start (at least 54 tokens) runs once per split, not once per question.
+    assert tokens["answer:rag"]["prompt_tokens"] <= sum(r["prompt_tokens"] for r in rag) - 54 * (len(rag) - 3)
+    assert tokens["answer:rag"]["generated_tokens"] >= len(rag)
