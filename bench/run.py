@@ -271,7 +271,7 @@ def summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, paramet
 
     peak_flops = peak * 1e9
     flops = run_flops(warm.results["tokens"], parameters)
-    training = [report for report in warm.manifest["training"].values()]
+    training = list(warm.manifest["training"].values())
     train_seconds = sum(report["seconds"] for report in training)
     train_flops = sum(flops[stage] for stage in flops if stage.startswith("train:"))
     computed = sum(report["computed_tokens"] for report in training)
