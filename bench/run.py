@@ -243,24 +243,16 @@ def batched_vs_naive(model, tokenizer, run_dir: Path, count: int, device: str) -
 
 def naive_answers(model, tokenizer, conversations, max_new_tokens: int, desc: str) -> list[str]:
     """The blog's loop: one prompt, one `generate`, one answer at a time."""
-    import torch
     from tqdm.auto import tqdm
+
+    from ftvsrag.eval.generate import greedy_generate
 
     answers = []
     for conversation in tqdm(conversations, desc=desc, unit="q"):
         inputs = tokenizer.apply_chat_template(
             conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True
         ).to(model.device)
-        with torch.inference_mode():
-            output = model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                pad_token_id=tokenizer.pad_token_id,
-            )
+        output = greedy_generate(model, tokenizer, inputs, max_new_tokens)
         new_tokens = output[0, inputs["input_ids"].shape[1] :]
         answers.append(tokenizer.decode(new_tokens, skip_special_tokens=True).strip())
     return answers

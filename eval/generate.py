@@ -128,16 +128,7 @@ def generate_answers(
             if prefix_cache is not None:
                 inputs["past_key_values"] = copy.deepcopy(prefix_cache)
                 inputs["past_key_values"].batch_repeat_interleave(len(batch))
-            with torch.inference_mode():
-                generated = model.generate(
-                    **inputs,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    temperature=None,
-                    top_p=None,
-                    top_k=None,
-                    pad_token_id=tokenizer.pad_token_id,
-                )
+            generated = greedy_generate(model, tokenizer, inputs, max_new_tokens)
             new_tokens = generated[:, inputs["input_ids"].shape[1] :]
             for i, text, row in zip(
                 batch,
@@ -154,6 +145,25 @@ def generate_answers(
         generated_tokens,
         shared + sum(len(ids) - shared for ids in token_lists),
     )
+
+
+def greedy_generate(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, inputs: dict, max_new_tokens: int
+):
+    """`model.generate` with greedy decoding (the sampling settings a model's generation config may
+    carry switched off): prompt and answer tokens, one row per prompt."""
+    import torch
+
+    with torch.inference_mode():
+        return model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=tokenizer.pad_token_id,
+        )
 
 
 def answer_length(row: list[int], stop_ids: set[int]) -> int:

@@ -116,8 +116,9 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     """Tokens each stage ran through the model: what the benchmark turns into FLOPs."""
 
     def count_tokens(stage: str, **counts: int) -> None:
+        stage_tokens = tokens.setdefault(stage, {})
         for name, count in counts.items():
-            tokens.setdefault(stage, {})[name] = tokens.get(stage, {}).get(name, 0) + count
+            stage_tokens[name] = stage_tokens.get(name, 0) + count
 
     with staged_run_dir(Path(config.runs_dir) / config.name) as run:
         (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")

@@ -43,8 +43,10 @@ class LabelledLogitsCollator:
         # Position i predicts token i + 1: the label a position is scored on is the next one.
         next_labels = torch.nn.functional.pad(batch["labels"][:, 1:], (0, 1), value=IGNORE_INDEX)
         keep = next_labels != IGNORE_INDEX
-        shared = shared_unlabelled_prefix(batch["input_ids"], batch["attention_mask"], keep)
-        if self.share_prefix and len(features) > 1 and shared >= MIN_SHARED_PREFIX:
+        shared = 0
+        if self.share_prefix and len(features) > 1:
+            shared = shared_unlabelled_prefix(batch["input_ids"], batch["attention_mask"], keep)
+        if shared >= MIN_SHARED_PREFIX:
             batch["prefix_ids"] = batch["input_ids"][:1, :shared]
             batch["input_ids"] = batch["input_ids"][:, shared:]
             batch["labels"] = batch["labels"][:, shared:]
