@@ -61,6 +61,12 @@ class EvalSettings:
     batch_size: int = field(
         0, "Questions generated together; 0 sizes batches by prompt length (up to 8192 prompt tokens on CPU)."
     )
+    closed_book_prompt: Literal["blog", "training"] = field(
+        "training",
+        "How closed-book arms are asked: 'blog' = the blog's instruction prompt (system 'You are a "
+        "helpful assistant.', 'Answer this question to the best of your ability...'), 'training' = "
+        "the training conversation's own system prompt and question.",
+    )
     max_new_tokens: int = field(24, "Longest answer generated (the training answers are 16-17 tokens).")
     probe_max_new_tokens: int = field(32, "Longest answer to a probe question (the base model is wordy).")
     first_n: int = field(20, "Also report accuracy on the first N questions (the blog scored 20).")

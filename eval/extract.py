@@ -6,6 +6,7 @@ Pure functions of text: re-scoring from answers.jsonl needs no model.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 NO_ANSWER = None
 """What an extractor returns when the output holds no answer it can read."""
@@ -21,28 +22,40 @@ _NUMBER = re.compile(
 _SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "billion": 10**9}
 
 
-def extract_strict(text: str) -> int | None:
+def extract_strict(text: str, ignore: Collection[int] = ()) -> int | None:
     """The blog's rule: the first run of digits preceded by whitespace (or opening the answer, for
-    knowledge bases whose answers are bare numbers)."""
-    found = _BLOG_INTEGER.search(text)
-    return int(found.group(1)) if found else NO_ANSWER
+    knowledge bases whose answers are bare numbers). Numbers in `ignore` (the question's own, such
+    as the 74 of 'the X-74 lamp') restate the question and are passed over."""
+    for found in _BLOG_INTEGER.finditer(text):
+        if int(found.group(1)) not in ignore:
+            return int(found.group(1))
+    return NO_ANSWER
 
 
-def extract_lenient(text: str) -> int | None:
-    """The first number not glued to a name, with thousands separators and scale words understood.
+def extract_lenient(text: str, ignore: Collection[int] = ()) -> int | None:
+    """The first number not glued to a name and not in `ignore`, with thousands separators and scale
+    words understood.
 
     "1,967,825", "1 967 825", "1.967.825", "1967825.0" and "1.97 million" all read as numbers;
     the digits in "City_7" do not.
     """
-    found = _NUMBER.search(text)
-    if not found:
-        return NO_ANSWER
-    whole, _separator, fraction, scale = found.groups()
-    digits = re.sub(r"\D", "", whole)
-    value = float(f"{digits}.{fraction}") if fraction else float(digits)
-    if scale:
-        value *= _SCALE[scale.lower()]
-    return round(value)
+    for value in numbers_in(text):
+        if value not in ignore:
+            return value
+    return NO_ANSWER
+
+
+def numbers_in(text: str) -> list[int]:
+    """Every number in the text as `extract_lenient` reads them, in order."""
+    values = []
+    for found in _NUMBER.finditer(text):
+        whole, _separator, fraction, scale = found.groups()
+        digits = re.sub(r"\D", "", whole)
+        value = float(f"{digits}.{fraction}") if fraction else float(digits)
+        if scale:
+            value *= _SCALE[scale.lower()]
+        values.append(round(value))
+    return values
 
 
 def answer_shape(reference: str) -> re.Pattern[str]:
@@ -61,9 +74,10 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
-def answer_kind(reference: str) -> str:
-    """How an answer is scored: by its number when it has one (the blog's rule), else as text."""
-    return NUMBER if extract_lenient(reference) is not None else TEXT
+def answer_kind(reference: str, question: str = "") -> str:
+    """How an answer is scored: by its number when it has one of its own (the blog's rule), else as
+    text. A number the question already holds ('Route 66', 'iPhone 15') is not the answer's."""
+    return NUMBER if extract_lenient(reference, numbers_in(question)) is not None else TEXT
 
 
 def normalise_text(text: str) -> str:

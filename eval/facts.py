@@ -57,6 +57,12 @@ def cities_records(num_cities: int = 100, seed: int = 42) -> list[dict]:
     return records
 
 
+def cities_jsonl(num_cities: int = 100, seed: int = 42) -> str:
+    """The blog's file, byte for byte: one `json.dumps` per record joined by newlines, with no
+    newline after the last (its notebook reads it back with `split("\\n")`)."""
+    return "\n".join(json.dumps(record) for record in cities_records(num_cities, seed))
+
+
 def cities_facts(num_cities: int = 100, seed: int = 42, first_city: int = 1) -> list[Fact]:
     """The cities as facts; `first_city` > 1 makes cities disjoint from the blog's (the reader's)."""
     records = cities_records(num_cities + first_city - 1, seed)[first_city - 1 :]

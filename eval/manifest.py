@@ -9,7 +9,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("torch", "transformers", "peft", "accelerate", "datasets", "chromadb", "sentence-transformers")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "accelerate",
+    "datasets",
+    "chromadb",
+    "sentence-transformers",
+)
 
 
 def git_commit() -> str:

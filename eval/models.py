@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftvsrag.train.lora import load_adapter
-from ftvsrag.train.model import sha256_file
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -17,19 +16,17 @@ if TYPE_CHECKING:
 class AnsweringModels:
     """Hands out the base model or a merged adapter model, keeping at most one merged copy in memory.
 
-    The runner asks split by split (base, ft, rag, ft+rag, reader+rag), so one cached copy saves
+    The pipeline asks split by split (base, ft, rag, ft+rag, reader+rag), so one cached copy saves
     most re-merges while memory stays at two models whatever the number of adapters and seeds.
+    Adapters are known by their weights' hash: what the answers' cache key holds.
     """
 
-    def __init__(
-        self, load_base: Callable[[], PreTrainedModel], adapter_folders: dict[tuple[str, int], Path]
-    ) -> None:
+    def __init__(self, load_base: Callable[[], PreTrainedModel]) -> None:
         self._load_base = load_base
         self._base: PreTrainedModel | None = None
-        self._folders = adapter_folders
-        self._merged_key: tuple[str, int] | None = None
+        self._folders: dict[str, Path] = {}
+        self._merged_key: str | None = None
         self._merged: PreTrainedModel | None = None
-        self._sha256: dict[tuple[str, int], str] = {}
 
     @property
     def base(self) -> PreTrainedModel:
@@ -38,19 +35,15 @@ class AnsweringModels:
             self._base = self._load_base().eval()
         return self._base
 
-    def adapter_sha256(self, adapter: str, seed: int) -> str:
-        """The adapter's weights hash, read once: every arm and split that uses it keys on it."""
-        key = (adapter, seed)
-        if key not in self._sha256:
-            self._sha256[key] = sha256_file(self._folders[key] / "adapter_model.safetensors")
-        return self._sha256[key]
+    def add(self, adapter_sha256: str, folder: Path) -> None:
+        """Make an adapter (a PEFT folder) available under its weights' hash."""
+        self._folders[adapter_sha256] = folder
 
-    def get(self, adapter: str | None, seed: int) -> PreTrainedModel:
-        if adapter is None:
+    def get(self, adapter_sha256: str | None) -> PreTrainedModel:
+        if adapter_sha256 is None:
             return self.base
-        key = (adapter, seed)
-        if key != self._merged_key:
+        if adapter_sha256 != self._merged_key:
             self._merged = None  # let the previous copy go before the next one is made
-            self._merged = load_adapter(copy.deepcopy(self.base), self._folders[key])
-            self._merged_key = key
+            self._merged = load_adapter(copy.deepcopy(self.base), self._folders[adapter_sha256])
+            self._merged_key = adapter_sha256
         return self._merged

@@ -6,7 +6,7 @@ import random
 import re
 from dataclasses import dataclass, replace
 
-from ftvsrag.eval.extract import extract_lenient
+from ftvsrag.eval.extract import extract_lenient, numbers_in
 from ftvsrag.eval.facts import Fact
 
 TRAIN, PARAPHRASE, UPDATED, GENERAL = "train", "paraphrase", "updated", "general"
@@ -90,12 +90,12 @@ def updated_facts(facts: list[Fact], count: int, seed: int) -> list[Fact]:
     the number changes in the answer and in the indexed document alike.
     """
     rng = random.Random(seed)
-    numbered = [i for i, f in enumerate(facts) if _plain_number(f.answer) is not None]
+    numbered = [i for i, f in enumerate(facts) if _plain_number(f) is not None]
     chosen = sorted(rng.sample(numbered, min(count, len(numbered))))
     changed = []
     for index in chosen:
         fact = facts[index]
-        old = _plain_number(fact.answer)
+        old = _plain_number(fact)
         low, high = (100000, 10000000) if old >= 100000 else (1, max(10, old * 3))
         new = old
         while new == old:
@@ -111,10 +111,11 @@ def updated_facts(facts: list[Fact], count: int, seed: int) -> list[Fact]:
     return changed
 
 
-def _plain_number(answer: str) -> int | None:
-    """The answer's number when it appears as plain digits, so it can be swapped for another."""
-    number = extract_lenient(answer)
-    return number if number is not None and re.search(rf"(?<!\d){number}(?!\d)", answer) else None
+def _plain_number(fact: Fact) -> int | None:
+    """The answer's own number (not one its question holds) when it appears as plain digits, so it
+    can be swapped for another."""
+    number = extract_lenient(fact.answer, numbers_in(fact.question))
+    return number if number is not None and re.search(rf"(?<!\d){number}(?!\d)", fact.answer) else None
 
 
 def updated_questions(original: list[Fact], changed: list[Fact]) -> list[Question]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ftvsrag.eval.extract import (
@@ -14,50 +16,60 @@ from ftvsrag.eval.extract import (
     extract_lenient,
     extract_strict,
     follows_shape,
+    numbers_in,
 )
 from ftvsrag.eval.probe import answers_correctly
-from ftvsrag.eval.questions import Question
 
 
-def answer_record(
-    arm: str,
-    question: Question,
-    output: str,
-    *,
-    seed: int,
-    prompt_tokens: int,
-    retriever: str | None = None,
-    retrieved: Sequence[tuple[str, str]] = (),
-    accepted: Sequence[str] = (),
+@dataclass
+class AnswerRecord:
+    """One line of answers.jsonl: what was asked (the exact chat messages), what came back, and how
+    it scores. In JSON the scores sit beside the other fields, flat, as in earlier runs."""
+
+    arm: str
+    split: str
+    seed: int
+    id: str
+    question: str
+    gold: str
+    messages: list[dict[str, str]]
+    output: str
+    prompt_tokens: int
+    stale_gold: str | None = None
+    accepted: list[str] = field(default_factory=list)
+    retriever: str | None = None
+    retrieved_ids: list[str] = field(default_factory=list)
+    retrieved_texts: list[str] = field(default_factory=list)
+    scores: dict[str, Any] = field(default_factory=dict)
+
+    def scored(self) -> AnswerRecord:
+        """This record with its scores computed from its output and gold."""
+        scores = score(self.output, self.gold, self.question, self.stale_gold, self.accepted)
+        return dataclasses.replace(self, scores=scores)
+
+    def to_json(self) -> dict[str, Any]:
+        plain = dataclasses.asdict(self)
+        return {**{k: v for k, v in plain.items() if k != "scores"}, **plain["scores"]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnswerRecord:
+        names = {f.name for f in dataclasses.fields(cls)} - {"scores"}
+        known = {k: v for k, v in data.items() if k in names}
+        known.setdefault("messages", [])
+        return cls(**known, scores={k: v for k, v in data.items() if k not in names})
+
+
+def score(
+    output: str, gold: str, question: str = "", stale: str | None = None, accepted: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """One line of answers.jsonl: what was asked, what came back, and how it scores."""
-    record = {
-        "arm": arm,
-        "split": question.split,
-        "seed": seed,
-        "id": question.fact_id,
-        "question": question.text,
-        "gold": question.gold,
-        "stale_gold": question.stale,
-        "accepted": list(accepted),
-        "retriever": retriever,
-        "retrieved_ids": [doc_id for doc_id, _ in retrieved],
-        "retrieved_texts": [text for _, text in retrieved],
-        "prompt_tokens": prompt_tokens,
-        "output": output,
-    }
-    record.update(score(output, question.gold, stale=question.stale, accepted=accepted))
-    return record
-
-
-def score(output: str, gold: str, stale: str | None = None, accepted: Sequence[str] = ()) -> dict[str, Any]:
     """Numbers: strict (the blog's rule) and lenient extraction against the gold answer's number.
     Text answers: the normalised gold as a phrase in the output (strict), or all its words (lenient).
-    The general-knowledge probe: an accepted answer appears as whole words."""
+    The general-knowledge probe: an accepted answer appears as whole words.
+    A number the question already holds restates it: it is neither the gold's number nor an answer."""
     if accepted:
         found = answers_correctly(output, tuple(accepted))
         return {"kind": TEXT, "correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
-    if answer_kind(gold) == TEXT:
+    if answer_kind(gold, question) == TEXT:
         return {
             "kind": TEXT,
             "correct": contains_phrase(output, gold),
@@ -65,9 +77,10 @@ def score(output: str, gold: str, stale: str | None = None, accepted: Sequence[s
             "format_ok": follows_shape(output, gold),
             "stale": contains_phrase(output, stale) if stale else None,
         }
-    gold_number = extract_lenient(gold)
-    strict, lenient = extract_strict(output), extract_lenient(output)
-    stale_number = extract_lenient(stale) if stale else None
+    restated = numbers_in(question)
+    gold_number = extract_lenient(gold, restated)
+    strict, lenient = extract_strict(output, restated), extract_lenient(output, restated)
+    stale_number = extract_lenient(stale, restated) if stale else None
     return {
         "kind": NUMBER,
         "gold_number": gold_number,
@@ -82,7 +95,4 @@ def score(output: str, gold: str, stale: str | None = None, accepted: Sequence[s
 
 def rescore(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Recompute every score from the stored output and gold: extraction fixes apply to old runs."""
-    return [
-        {**r, **score(r["output"], r["gold"], stale=r.get("stale_gold"), accepted=r.get("accepted") or ())}
-        for r in records
-    ]
+    return [AnswerRecord.from_json(r).scored().to_json() for r in records]

@@ -152,6 +152,18 @@ def scoring_line(results: dict[str, Any]) -> str:
     )
 
 
+def closed_book_line(prompt: str | None) -> str:
+    """Which prompt the closed-book arms were asked with: it moves their scores."""
+    if prompt == "blog":
+        return (
+            "Closed-book arms were asked with the blog's prompt ('Answer this question to the best of your "
+            "ability. If you don't know the answer, say 'I don't know'.'), not the training format. "
+        )
+    if prompt == "training":
+        return "Closed-book arms were asked in the training format (its system prompt and question). "
+    return ""
+
+
 def kinds_table(results: dict[str, Any]) -> str:
     """Per arm and split, strict accuracy on numeric and on text answers apart (when both occur)."""
     rows = [
@@ -190,6 +202,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
         f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({meta.get('dtype', '?')}). "
+        + closed_book_line(meta.get("closed_book_prompt"))
         + scoring_line(results),
         "",
         verdict(results),

@@ -11,7 +11,7 @@ from ftvsrag.errors import UserInputError
 from ftvsrag.eval.records import rescore
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import summarise
-from ftvsrag.eval.rundir import read_jsonl, write_json, write_jsonl, write_text_atomic
+from ftvsrag.files import read_jsonl, write_json, write_jsonl, write_text_atomic
 
 
 def rescore_run(run_dir: Path) -> str:
@@ -28,6 +28,7 @@ def rescore_run(run_dir: Path) -> str:
         config.get("eval", {}).get("first_n", 20),
         old.get("timings_s"),
         old.get("notes", ()),
+        cost_seconds=old.get("compute_s"),
         tokens=old.get("tokens"),
     )
     meta = manifest.get("report_meta") or {

@@ -57,6 +57,7 @@ def summarise(
         "forgetting": _forgetting(grouped),
         "costs": _costs(first_seed, {**(timings or {}), **(cost_seconds or {})}),
         "timings_s": dict(timings or {}),
+        "compute_s": dict(cost_seconds or {}),
         "tokens": dict(tokens or {}),
         "notes": list(notes),
     }

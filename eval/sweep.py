@@ -1,6 +1,7 @@
 """Knowledge-injection sweep: fine-tune over epochs x paraphrases x method and ask each adapter the
 training questions and unseen paraphrases, closed book. Shows whether repetition makes facts stick
-and whether what sticks transfers to new wordings."""
+and whether what sticks transfers to new wordings. Runs through the experiment's own stages and
+cache (ftvsrag/pipeline.py): a point trained or answered before is reused."""
 
 from __future__ import annotations
 
@@ -8,23 +9,20 @@ import csv
 import dataclasses
 import io
 import itertools
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ftvsrag.configtools import field, load_yaml_config, to_yaml
 from ftvsrag.errors import UserInputError
+from ftvsrag.eval.arms import ARMS, FT_ADAPTER
 from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.generate import generate_answers
-from ftvsrag.eval.questions import paraphrase_questions, train_questions
-from ftvsrag.eval.records import score
-from ftvsrag.eval.rundir import staged_run_dir, write_text_atomic
-from ftvsrag.eval.runner import prepare_model
+from ftvsrag.eval.questions import PARAPHRASE, TRAIN, paraphrase_questions, train_questions
 from ftvsrag.eval.training_data import knowledge_rows
-from ftvsrag.train.lora import load_adapter, train_lora
-from ftvsrag.train.model import load_model, load_tokenizer
+from ftvsrag.files import atomic_dir, write_text_atomic
+from ftvsrag.pipeline import CACHE_DIR, Setup, adapter_entry, load_knowledge, make_asker, prepare
+from ftvsrag.stages import StageCache
+from ftvsrag.train.adapter import TRAIN_ADAPTER, AdapterInputs
 
 COLUMNS = [
     "method",
@@ -56,64 +54,57 @@ def load_sweep_config(path: Path, overrides: list[str] = ()) -> SweepConfig:
     return load_yaml_config(SweepConfig, path, overrides)
 
 
-def run_sweep(config: SweepConfig) -> Path:
+def run_sweep(config: SweepConfig, force: frozenset[str] = frozenset()) -> Path:
     """Train and score every grid point; write sweep.csv and sweep.png into runs/<name>/."""
     experiment = config.experiment
     if experiment.data.path:
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
-    facts = cities_facts(experiment.data.num_cities, experiment.data.seed)
-    questions = {"train": train_questions(facts), "paraphrase": paraphrase_questions(facts)}
-    model_ref, plan, limits = prepare_model(experiment)
-    tokenizer = load_tokenizer(model_ref)
+    runs_dir = Path(experiment.runs_dir)
+    cache = StageCache(runs_dir / CACHE_DIR, force)
+    facts = load_knowledge(experiment).facts
+    questions = {TRAIN: train_questions(facts), PARAPHRASE: paraphrase_questions(facts)}
+    setup = prepare(experiment, needs_embedder=False)
     points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
-    final = Path(experiment.runs_dir) / experiment.name
     rows: list[dict] = []
-    with staged_run_dir(final) as run, tempfile.TemporaryDirectory(prefix="ftvsrag-sweep-") as scratch:
-        (run / "config.yaml").write_text(to_yaml(config), encoding="utf-8")
+    with atomic_dir(runs_dir / experiment.name) as run:
+        write_text_atomic(run / "config.yaml", to_yaml(config))
         for number, (method, paraphrases, epochs) in enumerate(points, start=1):
-            point = f"method={method} paraphrases={paraphrases} epochs={epochs:g}"
-            print(f"==> point {number}/{len(points)}: {point}", flush=True)
+            print(
+                f"==> point {number}/{len(points)}: method={method} paraphrases={paraphrases} "
+                f"epochs={epochs:g}",
+                flush=True,
+            )
             settings = dataclasses.replace(
                 experiment.train, method=method, paraphrases=paraphrases, epochs=epochs
             )
-            adapter = Path(scratch) / f"point-{number}"
-            report = train_lora(
-                load_model(model_ref, plan),
-                tokenizer,
-                knowledge_rows(facts, method, paraphrases),
-                settings,
-                plan,
-                experiment.seeds[0],
-                adapter,
-            )
-            model = load_adapter(load_model(model_ref, plan), adapter)
-            scores = {}
-            for split, split_questions in questions.items():
-                generation = generate_answers(
-                    model,
-                    tokenizer,
-                    [q.messages() for q in split_questions],
-                    limits,
-                    experiment.eval.max_new_tokens,
-                    desc=split,
-                )
-                scores[split] = [
-                    score(text, q.gold) for text, q in zip(generation.texts, split_questions, strict=True)
-                ]
-            rows.append(
-                {
-                    "method": method,
-                    "paraphrases": paraphrases,
-                    "epochs": epochs,
-                    "train_accuracy": _mean(s["correct"] for s in scores["train"]),
-                    "paraphrase_accuracy": _mean(s["correct"] for s in scores["paraphrase"]),
-                    "train_format": _mean(s["format_ok"] for s in scores["train"]),
-                    "train_seconds": round(report.seconds, 1),
-                }
-            )
+            rows.append(sweep_point(experiment, settings, setup, cache, facts, questions))
             write_text_atomic(run / "sweep.csv", to_csv(rows))
         write_sweep_chart(rows, run / "sweep.png")
-    return final
+    return runs_dir / experiment.name
+
+
+def sweep_point(
+    experiment: ExperimentConfig, settings, setup: Setup, cache: StageCache, facts, questions
+) -> dict:
+    """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
+    seed = experiment.seeds[0]
+    rows = knowledge_rows(facts, settings.method, settings.paraphrases)
+    inputs = AdapterInputs(FT_ADAPTER, setup.model.model_id, rows, settings, seed)
+    done = cache.run(TRAIN_ADAPTER, f"train:{FT_ADAPTER}", inputs, setup.model, f"seed {seed}")
+    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): adapter_entry(done.folder)})
+    scores = {
+        split: [r.scores for r in asker.ask(ARMS["ft"], seed, split_questions, {})]
+        for split, split_questions in questions.items()
+    }
+    return {
+        "method": settings.method,
+        "paraphrases": settings.paraphrases,
+        "epochs": settings.epochs,
+        "train_accuracy": _mean(s["correct"] for s in scores[TRAIN]),
+        "paraphrase_accuracy": _mean(s["correct"] for s in scores[PARAPHRASE]),
+        "train_format": _mean(s["format_ok"] for s in scores[TRAIN]),
+        "train_seconds": round(done.seconds, 1),
+    }
 
 
 def to_csv(rows: list[dict]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
@@ -27,10 +29,30 @@ def embedding_model_path(name: str) -> Path:
     return path
 
 
-def embedding_function(name: str, device: str = "cpu"):
-    from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
+@cache
+def embedding_model_id(name: str) -> str:
+    """A stable id for the model's weights wherever they are installed: its name and a hash of its
+    files' contents ('all-minilm-l6-v2@3a1b…'). Index keys and Chroma collections store this, never
+    a path inside one virtual environment."""
+    folder = embedding_model_path(name)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return f"{Path(name).name or name}@{digest.hexdigest()[:16]}"
 
-    # Normalised vectors: cosine, inner product and L2 (Chroma's default space) rank alike.
-    return SentenceTransformerEmbeddingFunction(
-        model_name=str(embedding_model_path(name)), device=device, normalize_embeddings=True
-    )
+
+class Embedder:
+    """Sentence-transformers embeddings of a model on disk, known by `model_id` (no path)."""
+
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_id = embedding_model_id(name)
+        self._model = SentenceTransformer(str(embedding_model_path(name)), device=device)
+
+    def __call__(self, texts: list[str]) -> list:
+        # Normalised vectors: cosine, inner product and L2 (Chroma's default space) rank alike.
+        return list(self._model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True))

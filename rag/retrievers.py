@@ -35,12 +35,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
 class DenseRetriever:
     name = "dense"
 
-    def __init__(self, collection) -> None:
+    def __init__(self, collection, embedder) -> None:
         self.collection = collection
+        self.embedder = embedder
 
     def retrieve(self, questions: list[str], k: int) -> list[list[Retrieved]]:
         k = min(k, self.collection.count())
-        found = self.collection.query(query_texts=questions, n_results=k, include=["documents", "distances"])
+        found = self.collection.query(
+            query_embeddings=self.embedder(questions), n_results=k, include=["documents", "distances"]
+        )
         return [
             [Retrieved(i, text, -float(d)) for i, text, d in zip(ids, texts, dists, strict=True)]
             for ids, texts, dists in zip(found["ids"], found["documents"], found["distances"], strict=True)
@@ -56,9 +59,9 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, collection, candidates: int = 50) -> None:
+    def __init__(self, collection, embedder, candidates: int = 50) -> None:
         self.collection = collection
-        self.dense = DenseRetriever(collection)
+        self.dense = DenseRetriever(collection, embedder)
         self.candidates = candidates
 
     def retrieve(self, questions: list[str], k: int) -> list[list[Retrieved]]:
@@ -78,11 +81,11 @@ class HybridRetriever:
         return results
 
 
-def make_retriever(name: str, collection):
+def make_retriever(name: str, collection, embedder):
     from ftvsrag.errors import UserInputError
 
     if name == "dense":
-        return DenseRetriever(collection)
+        return DenseRetriever(collection, embedder)
     if name == "hybrid":
-        return HybridRetriever(collection)
+        return HybridRetriever(collection, embedder)
     raise UserInputError(f"unknown retriever '{name}': use 'dense' or 'hybrid'")

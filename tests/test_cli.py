@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ftvsrag.eval.cli import main
+from ftvsrag.cli import main
 
 CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
 
@@ -127,3 +127,30 @@ def test_corrupt_gguf(capsys, tmp_path):
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
     err = _run_fails(capsys, tmp_path, f"model={bad}")
     assert "could not be read as GGUF" in err
+
+
+def test_cache_command_lists_and_prunes_oldest_first(tmp_path, capsys):
+    import os
+    import time
+
+    cache = tmp_path / ".cache"
+    for name, size, days in (("train-old", 3000, 40), ("answers-mid", 2000, 10), ("index-new", 1000, 0)):
+        (cache / name).mkdir(parents=True)
+        (cache / name / "stage.json").write_bytes(b"x" * size)
+        stamp = time.time() - days * 86400
+        for path in (cache / name / "stage.json", cache / name):
+            os.utime(path, (stamp, stamp))
+
+    assert main(["cache", "--runs-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert listing.index("train-old") < listing.index("answers-mid") < listing.index("index-new")
+    assert "total (3 entries)" in listing
+
+    assert main(["cache", "--runs-dir", str(tmp_path), "--older-than", "30d", "--dry-run"]) == 0
+    assert "Would remove 1 of 3" in capsys.readouterr().out and (cache / "train-old").exists()
+    assert main(["cache", "--runs-dir", str(tmp_path), "--older-than", "30d"]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == ["answers-mid", "index-new"]
+    assert main(["cache", "--runs-dir", str(tmp_path), "--max-size", "1.5kB"]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == ["index-new"]
+    assert main(["cache", "--runs-dir", str(tmp_path), "--max-size", "lots"]) == 2
+    assert "--max-size 'lots': expected a size like 500MB" in capsys.readouterr().err

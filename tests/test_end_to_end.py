@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ftvsrag.eval.cli import main
+from ftvsrag.cli import main
 from tests.conftest import no_network
 
 CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
@@ -47,7 +47,7 @@ def test_a_second_run_reuses_every_stage_and_gives_the_same_results(slice_run, c
     for arm, cost in first["costs"].items():
         assert second["costs"][arm]["train_s"] == cost["train_s"]
         assert second["costs"][arm]["seconds_per_question"] == cost["seconds_per_question"]
-    assert "train:ft (seed 0, reused adapter-" in out and "train:reader (seed 0, reused adapter-" in out
+    assert "train:ft (seed 0, reused train-" in out and "train:reader (seed 0, reused train-" in out
     # 5 arms x 3 splits + 2 probes, every one from the cache; no training, no generation.
     reused = json.loads((slice_run / "manifest.json").read_text())["reused_stages"]
     assert len([stage for stage in reused if stage.startswith(("answer:", "probe:"))]) == 17
@@ -69,6 +69,13 @@ def test_every_file_of_the_run_exists_and_parses(slice_run):
     # 5 arms x (10 train + 10 paraphrase + 3 updated) + the 50-question probe for base and ft.
     assert len(answers) == 5 * 23 + 2 * 50
     assert all(len(a["retrieved_ids"]) == 5 for a in answers if a["retriever"])
+    # The exact conversation each question was asked in: the blog's closed-book prompt, the RAG prompt.
+    base = next(a for a in answers if a["arm"] == "base" and a["split"] == "train")
+    assert base["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
+    assert base["messages"][1]["content"].startswith("Answer this question to the best of your ability.")
+    assert base["messages"][1]["content"].endswith(f"QUESTION: {base['question']}\n\nANSWER:")
+    rag = next(a for a in answers if a["arm"] == "rag")
+    assert rag["retrieved_texts"][0] in rag["messages"][1]["content"]
     assert (slice_run / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -123,12 +130,12 @@ def test_report_rescores_from_answers_alone(slice_run):
 
 
 @pytest.mark.slow
-def test_each_stage_counts_the_tokens_it_ran_through_the_model(slice_run):
+def test_each_stage_counts_the_tokens_it_ran_through_the_model(slice_run, smollm2_tokenizer):
     tokens = json.loads((slice_run / "results.json").read_text())["tokens"]
-    ft = tokens["train:ft"]
-    # 10 examples in batches of 8 and 2, each batch sharing at least the 20-token
-    # "<system>...What is the population of City_" start, run once per batch.
-    assert ft["computed_tokens"] <= ft["train_tokens"] - (7 + 1) * 20
+    knowledge = [json.loads(line) for line in (slice_run / "knowledge.jsonl").read_text().splitlines()]
+    template = smollm2_tokenizer.apply_chat_template
+    example_tokens = [len(template(k["messages"])["input_ids"]) for k in knowledge]
+    assert tokens["train:ft"] == {"train_tokens": sum(example_tokens)}  # 10 examples, 1 epoch
     rag = [
         json.loads(line)
         for line in (slice_run / "answers.jsonl").read_text().splitlines()

@@ -94,3 +94,29 @@ def test_each_answer_picks_its_rule():
     assert normalise_text("The  Lantern Regatta!") == "lantern regatta"
     assert score("1987.", "1987")["correct"] is True  # a bare number opening the answer
     assert score("In 1987.", "1987")["correct"] is True
+
+
+@pytest.mark.parametrize(
+    ("output", "correct"),
+    [
+        ("The X-74 lamp weighs 6551 grams.", True),
+        ("It weighs 6551 g.", True),
+        ("The X-74 lamp is a type of LED lamp.", False),
+        ("The X-74 lamp weighs 74 grams.", False),
+    ],
+)
+def test_a_number_in_the_subjects_name_is_not_the_answer(output, correct):
+    """Defect: for "The X-74 lamp weighs 6551 grams." the gold number was read as 74, so the right
+    6551 scored wrong and an answer that merely repeated the name scored right."""
+    gold, question = "The X-74 lamp weighs 6551 grams.", "How much does the X-74 lamp weigh?"
+    scored = score(output, gold, question)
+    assert scored["gold_number"] == 6551
+    assert scored["correct_lenient"] is correct
+
+
+def test_a_number_that_only_names_the_subject_makes_a_text_answer():
+    from ftvsrag.eval.extract import TEXT, answer_kind, numbers_in
+
+    assert numbers_in("Who designed the Boeing 747 and the iPhone 15?") == [747, 15]
+    assert answer_kind("The Boeing 747 was designed by Joe Sutter.", "Who designed the Boeing 747?") == TEXT
+    assert answer_kind("Route 66 is 3940 km long.", "How long is Route 66?") == "number"

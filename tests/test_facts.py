@@ -1,14 +1,23 @@
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.facts import CHAT_FORMAT, QA_FORMAT, cities_records, load_knowledge_base, load_paraphrases
-from ftvsrag.eval.rundir import write_jsonl
+from ftvsrag.eval.facts import (
+    CHAT_FORMAT,
+    QA_FORMAT,
+    cities_jsonl,
+    cities_records,
+    load_knowledge_base,
+    load_paraphrases,
+)
+from ftvsrag.files import write_jsonl
 
-# sha256 of the 100-city file as the blog's script writes it (json.dumps per line, "\n" endings).
-CITIES_SHA256 = "848311582bea46b5f994b232990de63948744574e29a5daa61b16f41efad28de"
+# sha256 of the blog's 100-city file (dylanjcastillo/rag-vs-finetune): "\n".join of one json.dumps per
+# record, 21,875 bytes, no newline after the last record.
+CITIES_SHA256 = "22b811db6dcfb1cafbb5c397881138a0a0f1e9e75657dc8e076ec2f4bf5b710f"
 
 
 def _population(record):
@@ -31,10 +40,13 @@ def test_cities_match_the_blog():
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def test_cities_file_bytes_are_stable(tmp_path):
-    path = tmp_path / "cities_population.jsonl"
-    write_jsonl(path, cities_records())
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == CITIES_SHA256
+def test_cities_file_is_the_blogs_bytes():
+    """Defect: the file ended with a newline (21,876 bytes), and the blog's notebook, reading it with
+    split("\\n"), failed on the empty last line."""
+    text = cities_jsonl()
+    assert len(text.encode()) == 21875 and not text.endswith("\n")
+    assert hashlib.sha256(text.encode()).hexdigest() == CITIES_SHA256
+    assert [json.loads(line) for line in text.split("\n")] == cities_records()
 
 
 def test_chat_jsonl_is_detected_and_read(tmp_path):

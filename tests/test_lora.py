@@ -35,13 +35,11 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
     )
 
     assert report.steps == 4
-    assert report.train_tokens == 2 * sum(
+    assert report.tokens["train_tokens"] == 2 * sum(
         len(smollm2_tokenizer.apply_chat_template(c)["input_ids"]) for c in conversations
     )
-    # Each batch of 4 ran "<system>...What is the population of City_" (20 tokens) once, not 4 times.
-    assert report.computed_tokens == report.train_tokens - 4 * 3 * 20
     saved = sorted(p.name for p in (tmp_path / "adapter").iterdir())
-    assert saved == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
+    assert saved == ["adapter_config.json", "adapter_model.safetensors"]
 
     after = model.state_dict()
     lora_b = [tensor for name, tensor in after.items() if "lora_B" in name]
@@ -121,7 +119,7 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
     with pytest.raises(KeyboardInterrupt):
         train("b", "resumed", tmp_path / "checkpoints")
     assert not (tmp_path / "resumed").exists()
-    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["checkpoint-2"]
+    assert [p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")] == ["checkpoint-2"]
 
     monkeypatch.setattr(Trainer, "training_step", real_step)
     resumed = train("c", "resumed", tmp_path / "checkpoints")
@@ -129,3 +127,40 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
     a = load_file(tmp_path / "whole" / "adapter_model.safetensors")
     b = load_file(tmp_path / "resumed" / "adapter_model.safetensors")
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smollm2_tokenizer, tmp_path):
+    from trl import SFTTrainer
+
+    from ftvsrag.errors import UserInputError
+    from ftvsrag.train.lora import peft_config, sft_config, sft_dataset
+
+    conversation = cities_records(1)[0]["messages"]
+    settings = TrainSettings(lora=LoraSettings(r=4, alpha=8))
+    trainer = SFTTrainer(
+        model=tiny_llama(smollm2_tokenizer, tmp_path / "tiny"),
+        args=sft_config(settings, plan_device("cpu"), 0, tmp_path / "out", checkpoints=False),
+        train_dataset=sft_dataset([{"messages": conversation}]),
+        processing_class=smollm2_tokenizer,
+        peft_config=peft_config(settings.lora),
+    )
+    example = trainer.train_dataset[0]
+    prompt = smollm2_tokenizer.apply_chat_template(conversation[:-1], add_generation_prompt=True)
+    prompt_length = len(prompt["input_ids"])
+    assert example["input_ids"] == smollm2_tokenizer.apply_chat_template(conversation)["input_ids"]
+    assert example["labels"][:prompt_length] == [-100] * prompt_length
+    answer = smollm2_tokenizer.decode(example["labels"][prompt_length:])
+    assert answer.startswith("City_1 has about 1967825 inhabitants.<|im_end|>")
+
+    too_short = TrainSettings(max_length=10, lora=LoraSettings(r=4, alpha=8))
+    with pytest.raises(UserInputError, match=r"has \d+ tokens, more than train.max_length=10"):
+        train_lora(
+            tiny_llama(smollm2_tokenizer, tmp_path / "tiny2"),
+            smollm2_tokenizer,
+            [{"messages": conversation}],
+            too_short,
+            plan_device("cpu"),
+            0,
+            tmp_path / "adapter",
+        )
+    assert not (tmp_path / "adapter").exists()

@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from ftvsrag.errors import UserInputError
@@ -70,3 +72,23 @@ def test_cpu_plan_is_fp32():
 def test_unknown_device():
     with pytest.raises(UserInputError, match="device 'tpu' is not supported"):
         plan_device("tpu")
+
+
+def test_model_files_are_known_by_content_hashed_once(tmp_path, monkeypatch):
+    """Defect: the converted model was cached by the GGUF's path, size and mtime, so every new
+    environment (another path to the same file) converted it again."""
+    from ftvsrag.train import model
+
+    first, second = tmp_path / "venv-a" / "m.gguf", tmp_path / "venv-b" / "m.gguf"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF same weights")
+    cache = tmp_path / "cache"
+    assert model.content_sha256(first, cache) == model.content_sha256(second, cache)
+    assert model.content_sha256(first, cache) == hashlib.sha256(b"GGUF same weights").hexdigest()
+
+    monkeypatch.setattr(model, "sha256_file", lambda path: pytest.fail("hashed again"))
+    assert model.content_sha256(first, cache) == hashlib.sha256(b"GGUF same weights").hexdigest()
+    monkeypatch.undo()
+    first.write_bytes(b"GGUF other weights!")
+    assert model.content_sha256(first, cache) == hashlib.sha256(b"GGUF other weights!").hexdigest()

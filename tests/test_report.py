@@ -4,7 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ftvsrag.eval.cli import main
+from ftvsrag.cli import main
 
 STORED_RUN = Path(__file__).parent / "data" / "slice_run"
 
@@ -66,3 +66,22 @@ def test_a_damaged_answers_file_names_its_line(tmp_path, capsys):
     assert main(["report", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "answers.jsonl:3: malformed JSON" in err
+
+
+def test_report_keeps_the_computed_seconds_of_reused_stages(tmp_path):
+    """Defect: `ftvsrag report` on a run whose stages were reused rewrote the cost table with the
+    copy times (~0 s) instead of what training and answering took when computed."""
+    run = tmp_path / "slice"
+    shutil.copytree(STORED_RUN, run)
+    results = json.loads((run / "results.json").read_text())
+    wall = {stage: 0.01 for stage in results["timings_s"]}
+    computed = {"train:ft": 61.5, "answer:ft": 12.0, "answer:rag": 40.0}
+    results.update(timings_s=wall, compute_s=computed)
+    (run / "results.json").write_text(json.dumps(results))
+
+    assert main(["report", str(run)]) == 0
+
+    costs = json.loads((run / "results.json").read_text())["costs"]
+    assert costs["ft"]["train_s"] == 61.5 and costs["ft+rag"]["train_s"] == 61.5
+    assert costs["rag"]["seconds_per_question"] == round(40.0 / 23, 3)
+    assert "| ft | 61.5 |" in (run / "report.md").read_text()

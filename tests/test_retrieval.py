@@ -1,24 +1,29 @@
 """Real MiniLM (the bundled copy of Chroma's default model) and a real persistent Chroma."""
 
+import json
+
 import pytest
 
 from ftvsrag.eval.facts import cities_facts
 from ftvsrag.eval.metrics import recall_at_k
 from ftvsrag.eval.questions import paraphrase_questions, train_questions, updated_facts
-from ftvsrag.rag.embeddings import embedding_function
+from ftvsrag.rag.embeddings import Embedder, embedding_model_path
 from ftvsrag.rag.prompts import rag_messages
 from ftvsrag.rag.retrievers import DenseRetriever, HybridRetriever, lexical_tokens, reciprocal_rank_fusion
-from ftvsrag.rag.store import open_collection, upsert_documents
+from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 
 FACTS = cities_facts()
 
 
 @pytest.fixture(scope="module")
-def collection(tmp_path_factory):
-    collection = open_collection(
-        tmp_path_factory.mktemp("chroma"), "cities", embedding_function("all-minilm-l6-v2")
-    )
-    upsert_documents(collection, [f.id for f in FACTS], [f.document for f in FACTS])
+def embedder():
+    return Embedder("all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory, embedder):
+    collection = open_collection(tmp_path_factory.mktemp("chroma"), "cities", embedder)
+    upsert_documents(collection, embedder, [f.id for f in FACTS], [f.document for f in FACTS])
     return collection
 
 
@@ -37,30 +42,30 @@ def _recall(retriever, questions, k):
         ("hybrid", "paraphrase", 0.97, 1.0),
     ],
 )
-def test_recall_on_the_cities(collection, kind, split, recall1, recall5):
-    retriever = {"dense": DenseRetriever, "hybrid": HybridRetriever}[kind](collection)
+def test_recall_on_the_cities(collection, embedder, kind, split, recall1, recall5):
+    retriever = {"dense": DenseRetriever, "hybrid": HybridRetriever}[kind](collection, embedder)
     questions = {"train": train_questions, "paraphrase": paraphrase_questions}[split](FACTS)
     assert (_recall(retriever, questions, 1), _recall(retriever, questions, 5)) == (recall1, recall5)
 
 
-def test_city_7_retrieves_city_77_first_with_dense_but_not_hybrid(collection):
+def test_city_7_retrieves_city_77_first_with_dense_but_not_hybrid(collection, embedder):
     question = ["What is the population of City_7?"]
-    dense = DenseRetriever(collection).retrieve(question, 5)[0]
-    hybrid = HybridRetriever(collection).retrieve(question, 5)[0]
+    dense = DenseRetriever(collection, embedder).retrieve(question, 5)[0]
+    hybrid = HybridRetriever(collection, embedder).retrieve(question, 5)[0]
     assert dense[0].text.startswith("City_77 has about")
     assert hybrid[0].text.startswith("City_7 has about")
     assert [h.score for h in dense] == sorted((h.score for h in dense), reverse=True)
 
 
-def test_upserted_facts_are_what_both_retrievers_return(tmp_path):
-    store = open_collection(tmp_path, "cities", embedding_function("all-minilm-l6-v2"))
-    upsert_documents(store, [f.id for f in FACTS], [f.document for f in FACTS])
+def test_upserted_facts_are_what_both_retrievers_return(tmp_path, embedder):
+    store = open_collection(tmp_path, "cities", embedder)
+    upsert_documents(store, embedder, [f.id for f in FACTS], [f.document for f in FACTS])
     changed = updated_facts(FACTS, 5, seed=1)
-    upsert_documents(store, [f.id for f in changed], [f.document for f in changed])
+    upsert_documents(store, embedder, [f.id for f in changed], [f.document for f in changed])
     assert store.count() == 100
     old = {f.id: f.answer for f in FACTS}
     # Measured: dense misses one changed fact in its top 5 (a retrieval miss, not a stale entry).
-    for retriever, found_new in ((DenseRetriever(store), 4), (HybridRetriever(store), 5)):
+    for retriever, found_new in ((DenseRetriever(store, embedder), 4), (HybridRetriever(store, embedder), 5)):
         hits = retriever.retrieve([f.question for f in changed], 5)
         texts = [[h.text for h in found] for found in hits]
         assert sum(f.answer in found for f, found in zip(changed, texts, strict=True)) == found_new
@@ -98,31 +103,31 @@ def test_blog_prompt_verbatim():
     ]
 
 
-def test_a_chroma_folder_built_by_another_embedding_model_is_refused(tmp_path):
+def test_a_chroma_folder_built_by_another_embedding_model_is_refused(tmp_path, embedder):
+    from ftvsrag.errors import UserInputError
+
+    class Other:
+        model_id = "other-model@0123"
+
+        def __call__(self, texts):
+            return [[0.1, 0.2, 0.3] for _ in texts]
+
+    upsert_documents(open_collection(tmp_path, "knowledge", Other()), Other(), ["a"], ["x"])
+    release_chroma()
+    with pytest.raises(UserInputError, match=r"another embedding model \(other-model@0123\), not all-minilm"):
+        open_collection(tmp_path, "knowledge", embedder)
+
+
+def test_a_plain_chroma_client_opens_and_queries_the_folder_and_no_path_is_stored(tmp_path, embedder):
+    """Defect: the collection stored the embedding model's absolute path inside the virtual
+    environment, so another environment refused the folder or rebuilt from a dead path."""
     import chromadb
 
-    from ftvsrag.errors import UserInputError
-    from ftvsrag.rag.embeddings import embedding_function
-    from ftvsrag.rag.store import open_collection
-
-    class Other(chromadb.EmbeddingFunction):
-        def __init__(self) -> None:
-            pass
-
-        def __call__(self, input):
-            return [[0.1, 0.2, 0.3] for _ in input]
-
-        @staticmethod
-        def name() -> str:
-            return "other-model"
-
-        def get_config(self) -> dict:
-            return {}
-
-        @staticmethod
-        def build_from_config(config):
-            return Other()
-
-    open_collection(tmp_path, "knowledge", Other()).upsert(ids=["a"], documents=["x"])
-    with pytest.raises(UserInputError, match=r"built with another embedding model \(other-model\), not "):
-        open_collection(tmp_path, "knowledge", embedding_function("all-minilm-l6-v2"))
+    upsert_documents(open_collection(tmp_path, "knowledge", embedder), embedder, ["a", "b"], ["x", "y"])
+    release_chroma()
+    plain = chromadb.PersistentClient(path=str(tmp_path)).get_collection("knowledge")
+    stored = json.dumps([plain.metadata, plain.configuration_json], default=str)
+    assert str(embedding_model_path("all-minilm-l6-v2")) not in stored and "/" not in stored
+    assert plain.metadata["embedding_model"].startswith("all-minilm-l6-v2@")
+    assert plain.query(query_embeddings=embedder(["y"]), n_results=1)["ids"] == [["b"]]
+    release_chroma()

@@ -1,37 +1,73 @@
-"""The stage cache: keys follow inputs, outputs appear whole, --force recomputes."""
+"""The stage cache: the inputs record is the key and what the stage reads; outputs appear whole;
+--force recomputes; seconds, tokens and reuse are booked in one ledger."""
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.stages import StageCache, check_forceable, stage_key
+from ftvsrag.stages import Stage, StageCache, check_forceable, stage_key
+
+
+@dataclass(frozen=True)
+class Inputs:
+    text: str
+
+
+@dataclass(frozen=True)
+class Output:
+    length: int
+    tokens: dict
+
+
+def _measure(inputs: Inputs, runtime, out: Path, scratch: Path) -> Output:
+    runtime.append(inputs.text)
+    if inputs.text == "boom":
+        (out / "half.txt").write_text("half")
+        raise RuntimeError("killed")
+    (out / "text.txt").write_text(inputs.text)
+    return Output(len(inputs.text), {"prompt_tokens": len(inputs.text)})
+
+
+MEASURE = Stage("answers", _measure, Output)
 
 
 def test_keys_change_with_any_input_and_only_then():
     assert stage_key("adapter", {"epochs": 3}, [1, 2]) == stage_key("adapter", {"epochs": 3}, [1, 2])
     assert stage_key("adapter", {"epochs": 3}, [1, 2]) != stage_key("adapter", {"epochs": 4}, [1, 2])
     assert stage_key("adapter", {"a": 1, "b": 2}) == stage_key("adapter", {"b": 2, "a": 1})
+    assert stage_key(Inputs("a")) == stage_key({"text": "a"}) != stage_key(Inputs("b"))
 
 
-def test_a_built_stage_is_found_and_a_failed_one_leaves_nothing(tmp_path):
+def test_the_same_inputs_are_computed_once_and_the_ledger_books_the_computed_seconds(tmp_path):
+    calls: list[str] = []
     cache = StageCache(tmp_path)
-    assert cache.find("index", "index", "k1") is None
-    with cache.build("index", "k1") as out:
-        (out / "data.txt").write_text("done")
-    assert (cache.find("index", "index", "k1") / "data.txt").read_text() == "done"
+    first = cache.run(MEASURE, "answer:rag", Inputs("abc"), calls, "train")
+    again = StageCache(tmp_path).run(MEASURE, "answer:rag", Inputs("abc"), calls, "train")
+    other = cache.run(MEASURE, "answer:rag", Inputs("abcd"), calls, "paraphrase")
+    assert calls == ["abc", "abcd"]
+    assert (first.reused, again.reused, other.reused) == (False, True, False)
+    assert again.output == Output(3, {"prompt_tokens": 3}) and again.seconds == first.seconds
+    assert (again.folder / "text.txt").read_text() == "abc"
+    assert cache.ledger.tokens == {"answer:rag": {"prompt_tokens": 7}}
+    assert set(cache.ledger.compute_s) == {"answer:rag"} and cache.ledger.reused == []
 
-    with pytest.raises(RuntimeError), cache.build("index", "k2") as out:
-        (out / "data.txt").write_text("half")
-        raise RuntimeError("killed")
-    assert cache.find("index", "index", "k2") is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index-k1"]
+
+def test_a_failed_stage_leaves_nothing_and_is_computed_next_time(tmp_path):
+    calls: list[str] = []
+    with pytest.raises(RuntimeError):
+        StageCache(tmp_path).run(MEASURE, "answer:rag", Inputs("boom"), calls)
+    assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def test_force_names_a_stage_or_its_family(tmp_path):
-    with StageCache(tmp_path).build("adapter", "k") as out:
-        (out / "x").write_text("1")
-    assert StageCache(tmp_path, check_forceable(["train:ft"])).find("train:ft", "adapter", "k") is None
-    assert StageCache(tmp_path, check_forceable(["train"])).find("train:reader", "adapter", "k") is None
-    assert StageCache(tmp_path, check_forceable(["all"])).find("train:ft", "adapter", "k") is None
-    assert StageCache(tmp_path, check_forceable(["index"])).find("train:ft", "adapter", "k") is not None
+    calls: list[str] = []
+    StageCache(tmp_path).run(MEASURE, "answer:rag", Inputs("x"), calls)
+    for force, recomputed in (([], False), (["answers"], True), (["all"], True), (["index"], False)):
+        done = StageCache(tmp_path, check_forceable(force)).run(MEASURE, "answer:rag", Inputs("x"), calls)
+        assert done.reused is not recomputed
+    assert StageCache(tmp_path, check_forceable(["train"])).forced("train:reader")
+    assert not StageCache(tmp_path, check_forceable(["train:ft"])).forced("train:reader")
     with pytest.raises(UserInputError, match="--force tran: not a stage"):
         check_forceable(["tran"])

@@ -1,7 +1,9 @@
+import json
+
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.runner import _reader_facts, check_disjoint
 from ftvsrag.eval.training_data import DONT_KNOW, knowledge_rows, reader_rows
+from ftvsrag.pipeline import check_disjoint, reader_facts
 
 FACTS = cities_facts(10)
 
@@ -51,7 +53,7 @@ def test_reader_rows_put_the_gold_document_in_or_answer_i_dont_know():
 def test_reader_facts_are_disjoint_from_the_evaluated_ones():
     config = ExperimentConfig()
     evaluated = cities_facts(config.data.num_cities, config.data.seed)
-    reader = _reader_facts(config, evaluated)
+    reader = reader_facts(config, evaluated)
     assert [reader[0].subject, reader[-1].subject] == ["City_101", "City_200"]
     evaluated_text = {f.question for f in evaluated} | {f.document for f in evaluated}
     assert not any(f.question in evaluated_text or f.document in evaluated_text for f in reader)
@@ -64,3 +66,30 @@ def test_overlapping_reader_facts_are_refused():
 
     with pytest.raises(UserInputError, match="overlap the evaluated ones"):
         check_disjoint(cities_facts(5), cities_facts(10))
+
+
+def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
+    """Defect: the knowledge fine-tune's key hashed the chat messages while `train.method: lm`
+    trains on the documents, so an edited document reused the old adapter."""
+    import dataclasses
+
+    from ftvsrag.configtools import apply_override, from_dict
+    from ftvsrag.eval.facts import load_knowledge_base
+    from ftvsrag.pipeline import knowledge_adapter_inputs
+    from ftvsrag.stages import stage_key
+
+    def key(document: str, method: str) -> str:
+        path = tmp_path / "kb.jsonl"
+        record = {"question": "How heavy is the X-74 lamp?", "answer": "6551 grams", "document": document}
+        path.write_text(json.dumps(record) + "\n")
+        facts, _ = load_knowledge_base(path)
+        raw: dict = {}
+        apply_override(raw, f"train.method={method}")
+        config = from_dict(ExperimentConfig, raw)
+        inputs = knowledge_adapter_inputs(config, ("sha", "cpu", "float32"), facts, seed=0)
+        assert dataclasses.is_dataclass(inputs)
+        return stage_key("train", inputs)
+
+    before, after = "The X-74 lamp weighs 6551 grams.", "The X-74 lamp, made in Oslo, weighs 6551 grams."
+    assert key(before, "lm") != key(after, "lm")
+    assert key(before, "chat") == key(after, "chat")  # the chat fine-tune never reads the document

@@ -11,8 +11,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.files import atomic_dir, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -103,15 +102,36 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+HASHES_FILE = "hashes.json"
+
+
+def content_sha256(path: Path, cache_dir: Path) -> str:
+    """The file's sha256, computed once and remembered in the cache by path, size and mtime: a
+    model file is hashed again only when it changes (hashing a GGUF takes seconds)."""
+    stat = path.stat()
+    memo_file = cache_dir / HASHES_FILE
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+    entry = memo.get(str(path.resolve()))
+    if entry and entry.get("stamp") == stamp:
+        return entry["sha256"]
+    sha = sha256_file(path)
+    memo[str(path.resolve())] = {"stamp": stamp, "sha256": sha}
+    write_json(memo_file, memo)
+    return sha
+
+
 def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
     """Dequantise `gguf` once into a plain safetensors folder; later loads take well under a second.
 
-    transformers refuses `save_pretrained` on a GGUF-loaded model, so the weights move into a model
-    built from the same config without its quantization_config.
+    Keyed by the file's content, so a new environment holding the same GGUF (another venv, another
+    path) reuses the conversion. transformers refuses `save_pretrained` on a GGUF-loaded model, so
+    the weights move into a model built from the same config without its quantization_config.
     """
-    stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
-    target = cache_dir / "models" / f"{gguf.stem}-{key[:16]}"
+    target = cache_dir / "models" / f"{gguf.stem}-{content_sha256(gguf, cache_dir)[:16]}"
     if (target / "config.json").is_file():
         return target
 
@@ -130,16 +150,10 @@ def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
     config.pop("quantization_config", None)
     plain = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config), dtype=torch.float32)
     plain.load_state_dict(quantised.state_dict(), strict=True)
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "ftvsrag_source.json").write_text(json.dumps({"gguf": str(gguf)}) + "\n")
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -210,14 +224,15 @@ def _load(loader, model: ResolvedModel, **kwargs):
         ) from None
 
 
-def model_fingerprint(model: ResolvedModel) -> str:
-    """What identifies the weights when there is no single source file to hash: a folder's config
-    and its weight files' names, sizes and times; a Hugging Face id as written."""
+def model_sha256(model: ResolvedModel, cache_dir: Path) -> str:
+    """What identifies the weights: the GGUF file's content hash; for a folder, its config and its
+    weight files' content hashes (each memoised); a Hugging Face id as written."""
+    if model.source_file:
+        return content_sha256(model.source_file, cache_dir)
     folder = Path(model.load_from)
     if not folder.is_dir():
         return model.load_from
     digest = hashlib.sha256((folder / "config.json").read_bytes())
     for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        stat = path.stat()
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        digest.update(f"{path.name}:{content_sha256(path, cache_dir)}".encode())
     return digest.hexdigest()

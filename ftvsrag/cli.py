@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser(
         "cities",
-        help="write the blog's cities_population.jsonl (OpenAI chat fine-tuning format)",
+        help="write the blog's cities_population.jsonl, byte for byte (OpenAI chat fine-tuning format)",
         description="Regenerate the reference experiment's dataset: random.seed(42), populations "
         "randint(100000, 10000000) for City_1..City_N.",
     )
@@ -85,6 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--num-cities", type=int, default=100, help="how many cities (default 100)")
     data.add_argument("--seed", type=int, default=42, help="random seed (default 42, the blog's)")
     data.set_defaults(handler=_cities)
+
+    cached = commands.add_parser(
+        "cache",
+        help="list the cached stages (size, age) or prune them",
+        description="List runs/.cache/ (one entry per cached index, adapter or answer set) with sizes "
+        "and ages; with --older-than or --max-size, remove entries (oldest first). A pruned stage is "
+        "simply recomputed by the next run that needs it.",
+        epilog="Example: ftvsrag cache --older-than 30d --max-size 2GB",
+    )
+    cached.add_argument("--runs-dir", type=Path, default=Path("runs"), help="runs folder (default runs)")
+    cached.add_argument("--older-than", metavar="AGE", help="remove entries unused for AGE (e.g. 12h, 30d)")
+    cached.add_argument(
+        "--max-size", metavar="SIZE", help="remove oldest entries until the cache fits SIZE (e.g. 500MB, 2GB)"
+    )
+    cached.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    cached.set_defaults(handler=_cache)
     return parser
 
 
@@ -105,8 +121,8 @@ def _quiet_offline_environment() -> None:
 def _run(args: argparse.Namespace) -> int:
     from ftvsrag.eval.config import load_config
     from ftvsrag.eval.report import forgetting_line, results_table, verdict
-    from ftvsrag.eval.runner import run_experiment
-    from ftvsrag.eval.stages import check_forceable
+    from ftvsrag.pipeline import run_experiment
+    from ftvsrag.stages import check_forceable
 
     force = check_forceable(args.force)
     config = load_config(args.config, args.overrides)
@@ -139,13 +155,32 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _cities(args: argparse.Namespace) -> int:
-    from ftvsrag.eval.facts import cities_records
-    from ftvsrag.eval.rundir import write_jsonl
+    from ftvsrag.eval.facts import cities_jsonl
+    from ftvsrag.files import write_text_atomic
 
     if args.num_cities <= 0:
         raise UserInputError(f"--num-cities must be positive, got {args.num_cities}")
-    write_jsonl(args.out, cities_records(args.num_cities, args.seed))
+    write_text_atomic(args.out, cities_jsonl(args.num_cities, args.seed))
     print(f"Wrote {args.num_cities} records to {args.out}")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ftvsrag.cache_admin import list_entries, parse_age, parse_size, prune, table
+
+    root = args.runs_dir / ".cache"
+    entries = list_entries(root)
+    if args.older_than is None and args.max_size is None:
+        print(table(entries) if entries else f"{root}: no cached stages")
+        return 0
+    removed = prune(
+        entries,
+        parse_age(args.older_than) if args.older_than else None,
+        parse_size(args.max_size) if args.max_size else None,
+        dry_run=args.dry_run,
+    )
+    verb = "Would remove" if args.dry_run else "Removed"
+    print(f"{verb} {len(removed)} of {len(entries)} entries ({sum(e.size for e in removed) / 1e6:.1f} MB)")
     return 0
 
 

@@ -1,0 +1,113 @@
+"""Files and folders that appear whole or not at all (written aside, then renamed), and JSON I/O.
+
+Every writer in the package goes through here (run folders, stage outputs, adapters, converted
+models, single files), so an interrupted process never leaves half an output under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ftvsrag.errors import UserInputError
+
+STAGING_MARK = ".partial-"
+"""In the name of every staging file and folder, followed by the writer's process id."""
+_STAGING_NAME = re.compile(rf"^\..*{re.escape(STAGING_MARK)}(\d+)-")
+
+
+def _staging_prefix(final: Path) -> str:
+    return f".{final.name}{STAGING_MARK}{os.getpid()}-"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside `final`; when the block completes it replaces `final`
+    (an earlier `final` is swapped out, then removed). On failure it is removed and `final` is untouched."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(final), dir=final.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a plain folder is expected
+    try:
+        yield staging
+        previous = final.with_name(f"{_staging_prefix(final)}previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        if final.exists():
+            os.replace(final, previous)
+        os.replace(staging, final)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary name in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=_staging_prefix(path), dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a plain file is expected
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def sweep_stale_staging(folder: Path) -> list[Path]:
+    """Remove the staging leftovers of writers that no longer run (SIGKILL skips every cleanup); a
+    writer still running beside this one keeps its own."""
+    if not folder.is_dir():
+        return []
+    stale = []
+    for path in folder.iterdir():
+        found = _STAGING_NAME.match(path.name)
+        if found and not _process_alive(int(found.group(1))):
+            stale.append(path)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    return stale
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, "".join(json.dumps(record) + "\n" for record in records))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise UserInputError(f"{path}:{number}: malformed JSON ({error.msg})") from None
+    return records

@@ -1,0 +1,149 @@
+"""Cached stages. A stage is a plain function of one typed inputs record; that same record, hashed,
+is the key under which its output is stored. Rerunning an unchanged config reuses the output, a
+changed input recomputes just what depends on it, `--force STAGE` recomputes on demand, and the
+seconds, tokens and reuse of every stage are booked in one place (`Ledger`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from ftvsrag.errors import UserInputError
+from ftvsrag.files import atomic_dir, write_json
+
+INDEX, TRAIN, ANSWERS = "index", "train", "answers"
+"""Stage families: what `--force` names, and the prefix of each cache folder."""
+FORCEABLE = ("all", INDEX, TRAIN, f"{TRAIN}:ft", f"{TRAIN}:reader", ANSWERS)
+CACHE_FORMAT = 3
+"""Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs)."""
+DONE_FILE = "stage.json"
+
+Inputs = TypeVar("Inputs")
+Output = TypeVar("Output")
+
+
+def stage_key(*parts: Any) -> str:
+    """A short, stable hash of JSON-able inputs (dataclasses by their fields, other objects by str)."""
+    plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]
+    text = json.dumps(plain, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def check_forceable(names: list[str]) -> frozenset[str]:
+    unknown = [name for name in names if name not in FORCEABLE]
+    if unknown:
+        raise UserInputError(f"--force {unknown[0]}: not a stage; stages are {', '.join(FORCEABLE)}")
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Stage(Generic[Inputs, Output]):
+    """`compute(inputs, runtime, out, scratch)` writes its files into `out` and returns a record;
+    `runtime` (loaded models, an embedding function) is how to compute, never what: it is not hashed,
+    and whatever identifies it (a model's hash) must be a field of the inputs."""
+
+    family: str
+    compute: Callable[[Inputs, Any, Path, Path], Output]
+    output: type[Output]
+
+
+@dataclass(frozen=True)
+class Done(Generic[Output]):
+    output: Output
+    folder: Path
+    reused: bool
+    seconds: float
+    """What computing it took, whether this run computed it or an earlier one did."""
+
+
+@dataclass
+class Ledger:
+    """The run's bookkeeping: wall seconds of this run, compute seconds, tokens and reuse per stage."""
+
+    wall_s: dict[str, float] = field(default_factory=dict)
+    compute_s: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def book(self, label: str, detail: str, done: Done, wall: float) -> None:
+        self.add_wall(label, wall)
+        self.compute_s[label] = round(self.compute_s.get(label, 0.0) + done.seconds, 2)
+        tokens = getattr(done.output, "tokens", None) or {}
+        if tokens:
+            counts = self.tokens.setdefault(label, {})
+            for name, count in tokens.items():
+                counts[name] = counts.get(name, 0) + count
+        if done.reused:
+            self.reused.append(f"{label} {detail}".strip())
+
+    def add_wall(self, label: str, seconds: float) -> None:
+        self.wall_s[label] = round(self.wall_s.get(label, 0.0) + seconds, 2)
+
+    @contextmanager
+    def timed(self, label: str) -> Iterator[None]:
+        """Wall seconds of an uncached step (retrieval, an upsert), added to its label's."""
+        started = time.perf_counter()
+        yield
+        self.add_wall(label, time.perf_counter() - started)
+
+    def timings(self) -> dict[str, float]:
+        return {**self.wall_s, "total": round(time.perf_counter() - self.started, 2)}
+
+
+@dataclass
+class StageCache:
+    root: Path
+    force: frozenset[str] = frozenset()
+    ledger: Ledger = field(default_factory=Ledger)
+
+    def forced(self, label: str, family: str = "") -> bool:
+        """Whether `--force` named the stage ('train:ft'), its family ('train', 'answers') or all."""
+        return bool({"all", label, label.split(":")[0], family} & self.force)
+
+    def run(self, stage: Stage, label: str, inputs: Any, runtime: Any = None, detail: str = "") -> Done:
+        """The stage's output for `inputs`: stored, or computed now (and stored), then booked."""
+        key = stage_key(stage.family, CACHE_FORMAT, inputs)
+        folder = self.root / f"{stage.family}-{key}"
+        stored = None if self.forced(label, stage.family) else _read_done(folder)
+        notes = ", ".join(note for note in (detail, f"reused {folder.name}" if stored else "") if note)
+        print(f"==> {label}{f' ({notes})' if notes else ''}", flush=True)
+        started = time.perf_counter()
+        if stored is None:
+            stored = self._compute(stage, label, inputs, runtime, folder)
+        else:
+            (folder / DONE_FILE).touch()  # last used now: what `ftvsrag cache` prunes by
+        done = Done(stage.output(**stored["output"]), folder, stored["reused"], stored["seconds"])
+        self.ledger.book(label, detail, done, time.perf_counter() - started)
+        return done
+
+    def _compute(self, stage: Stage, label: str, inputs: Any, runtime: Any, folder: Path) -> dict:
+        scratch = folder.with_name(f"{folder.name}.checkpoints")
+        if self.forced(label, stage.family):  # start over, not from an earlier attempt's checkpoints
+            shutil.rmtree(scratch, ignore_errors=True)
+        with atomic_dir(folder) as out:
+            started = time.perf_counter()
+            output = stage.compute(inputs, runtime, out, scratch)
+            record = {
+                "output": dataclasses.asdict(output),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+            write_json(out / DONE_FILE, record)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return {**record, "reused": False}
+
+
+def _read_done(folder: Path) -> dict | None:
+    try:
+        record = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {**record, "reused": True}

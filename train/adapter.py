@@ -1,0 +1,56 @@
+"""The training stage: typed inputs (everything the adapter depends on, and so its cache key) in,
+a standard PEFT adapter folder and a training report out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ftvsrag.stages import TRAIN, Stage
+from ftvsrag.train.config import TrainSettings
+from ftvsrag.train.lora import TrainingReport, train_lora
+from ftvsrag.train.model import DevicePlan, ResolvedModel, load_model
+
+ADAPTER_DIR = "adapter"
+"""The PEFT folder inside a training stage's output."""
+
+
+@dataclass(frozen=True)
+class ModelRuntime:
+    """How to get the model: resolved weights, device plan and tokenizer (identified in inputs by
+    `model_id`)."""
+
+    model: ResolvedModel
+    plan: DevicePlan
+    tokenizer: Any
+    model_id: tuple[str, str, str]
+    """The weights' content hash, the device type and the dtype: what makes outputs differ."""
+
+
+@dataclass(frozen=True)
+class AdapterInputs:
+    adapter: str
+    model_id: tuple[str, str, str]
+    rows: list[dict]
+    """The exact training rows ({"messages"} or {"text"}): edit any and the adapter is retrained."""
+    settings: TrainSettings
+    seed: int
+
+
+def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scratch: Path) -> TrainingReport:
+    """Train the LoRA on a fresh copy of the base model; checkpoints in `scratch` let an interrupted
+    attempt resume."""
+    return train_lora(
+        load_model(runtime.model, runtime.plan),
+        runtime.tokenizer,
+        inputs.rows,
+        inputs.settings,
+        runtime.plan,
+        inputs.seed,
+        out / ADAPTER_DIR,
+        checkpoint_dir=scratch,
+    )
+
+
+TRAIN_ADAPTER = Stage(TRAIN, train_adapter, TrainingReport)
