@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 FT_ADAPTER = "ft"
 READER_ADAPTER = "reader"
+BASE, FT, RAG, FT_RAG, READER_RAG = "base", "ft", "rag", "ft+rag", "reader+rag"
+"""The arms' names, as results.json and answers.jsonl write them."""
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,10 @@ class Arm:
 ARMS = {
     arm.name: arm
     for arm in (
-        Arm("base", None, False, "base model, closed book"),
-        Arm("ft", FT_ADAPTER, False, "knowledge fine-tune, closed book"),
-        Arm("rag", None, True, "base model + retrieval"),
-        Arm("ft+rag", FT_ADAPTER, True, "knowledge fine-tune + retrieval"),
-        Arm("reader+rag", READER_ADAPTER, True, "context-reading fine-tune (other facts) + retrieval"),
+        Arm(BASE, None, False, "base model, closed book"),
+        Arm(FT, FT_ADAPTER, False, "knowledge fine-tune, closed book"),
+        Arm(RAG, None, True, "base model + retrieval"),
+        Arm(FT_RAG, FT_ADAPTER, True, "knowledge fine-tune + retrieval"),
+        Arm(READER_RAG, READER_ADAPTER, True, "context-reading fine-tune (other facts) + retrieval"),
     )
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SPLIT_COLOURS = {"train": "#4C72B0", "paraphrase": "#DD8452", "updated": "#55A868"}
+from ftvsrag.eval.questions import PARAPHRASE, TRAIN, UPDATED
+
+SPLIT_COLOURS = {TRAIN: "#4C72B0", PARAPHRASE: "#DD8452", UPDATED: "#55A868"}
 
 
 def write_accuracy_chart(results: dict[str, Any], path: Path) -> bool:

@@ -9,12 +9,11 @@ from typing import Literal
 from ftvsrag.configtools import field, load_yaml_config
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval import arms
-from ftvsrag.eval.questions import PARAPHRASE, TRAIN, UPDATED
+from ftvsrag.eval.questions import SPLITS
 from ftvsrag.rag.config import RagSettings
 from ftvsrag.train.config import TrainSettings
 
 ARMS = tuple(arms.ARMS)
-SPLITS = (TRAIN, PARAPHRASE, UPDATED)
 
 
 @dataclass

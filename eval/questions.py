@@ -10,6 +10,8 @@ from ftvsrag.eval.extract import extract_lenient, numbers_in
 from ftvsrag.eval.facts import Fact
 
 TRAIN, PARAPHRASE, UPDATED, GENERAL = "train", "paraphrase", "updated", "general"
+SPLITS = (TRAIN, PARAPHRASE, UPDATED)
+"""The evaluated question sets, in report order (GENERAL is the forgetting probe's)."""
 
 # Wordings used to teach the facts in the paraphrase-augmented fine-tune...
 TRAIN_PARAPHRASES = (

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftvsrag.eval.arms import ARMS
+from ftvsrag.eval.arms import ARMS, BASE, FT, FT_RAG, RAG, READER_RAG
+from ftvsrag.eval.questions import SPLITS, TRAIN
 
-SPLIT_ORDER = ("train", "paraphrase", "updated")
-KEY_PAIRS = (("ft", "base"), ("rag", "ft"), ("ft+rag", "rag"), ("reader+rag", "rag"))
+KEY_PAIRS = ((FT, BASE), (RAG, FT), (FT_RAG, RAG), (READER_RAG, RAG))
 
 
 def results_table(results: dict[str, Any], retrievers: dict[str, str] | None = None) -> str:
     """Arms x splits: strict accuracy with its interval in every cell."""
-    splits = [s for s in SPLIT_ORDER if any(s in by_split for by_split in results["arms"].values())]
+    splits = [s for s in SPLITS if any(s in by_split for by_split in results["arms"].values())]
     rows = [
         [f"**{arm}**", (retrievers or {}).get(arm, "-")]
         + [_accuracy_cell(by_split[s]) if s in by_split else "-" for s in splits]
@@ -31,7 +31,7 @@ def details_table(results: dict[str, Any]) -> str:
     header += ["mean ± sd over seeds"]
     rows = []
     for arm, by_split in results["arms"].items():
-        for split in [s for s in SPLIT_ORDER if s in by_split]:
+        for split in [s for s in SPLITS if s in by_split]:
             m = by_split[split]
             row = [
                 arm,
@@ -61,7 +61,7 @@ def retrieval_table(results: dict[str, Any]) -> str:
         return ""
     rows = [
         [split, retriever, _pct(scores["recall@1"]), _pct(scores["recall@5"])]
-        for split in [s for s in SPLIT_ORDER if s in by_split]
+        for split in [s for s in SPLITS if s in by_split]
         for retriever, scores in by_split[split].items()
     ]
     return _table(["split", "retriever", "recall@1", "recall@5"], rows)
@@ -72,7 +72,7 @@ def comparisons_table(results: dict[str, Any]) -> str:
     by_split = results.get("mcnemar") or {}
     pairs = [
         (split, f"{second} vs {first}", by_split[split][f"{second} vs {first}"])
-        for split in SPLIT_ORDER
+        for split in SPLITS
         if split in by_split
         for second, first in KEY_PAIRS
         if f"{second} vs {first}" in by_split[split]
@@ -106,7 +106,7 @@ def forgetting_line(results: dict[str, Any]) -> str:
     if not forgetting:
         return ""
     change = forgetting["change"]
-    before, after = _pct(forgetting["base"]["accuracy"]), _pct(forgetting["ft"]["accuracy"])
+    before, after = _pct(forgetting[BASE]["accuracy"]), _pct(forgetting[FT]["accuracy"])
     return (
         f"General-knowledge probe ({forgetting['questions']} questions written for this repo): "
         f"base {before}, after the knowledge fine-tune {after}; change {_signed(change['change'])} "
@@ -176,7 +176,7 @@ def kinds_table(results: dict[str, Any]) -> str:
     return _table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
 
 
-def verdict(results: dict[str, Any], split: str = "train") -> str:
+def verdict(results: dict[str, Any], split: str = TRAIN) -> str:
     """Sentences from the measured numbers: which arm answered, and what fine-tuning learned."""
     scored = {arm: splits[split] for arm, splits in results["arms"].items() if split in splits}
     if not scored:
@@ -185,7 +185,7 @@ def verdict(results: dict[str, Any], split: str = "train") -> str:
     sentence = (
         f"Best on the `{split}` questions: **{best}** at {_pct(scored[best]['accuracy'])} strict accuracy."
     )
-    ft, rag = scored.get("ft"), scored.get("rag")
+    ft, rag = scored.get(FT), scored.get(RAG)
     if ft and rag:
         sentence += (
             f" The knowledge fine-tune answered {_pct(ft['accuracy'])} correctly while giving the trained "

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-from ftvsrag.eval.arms import ARMS
+from ftvsrag.eval.arms import ARMS, BASE, FT
 from ftvsrag.eval.extract import NUMBER
 from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
+from ftvsrag.eval.questions import GENERAL, TRAIN
 
 RECALL_KS = (1, 5)
-GENERAL = "general"
 
 
 def summarise(
@@ -50,7 +50,7 @@ def summarise(
     retrieval = _retrieval(first_seed)
     return {
         "arms": arms,
-        "retrieval": retrieval.get("train", {}),
+        "retrieval": retrieval.get(TRAIN, {}),
         "retrieval_by_split": retrieval,
         "answer_kinds": _answer_kinds(first_seed),
         "mcnemar": _mcnemar(grouped),
@@ -137,14 +137,14 @@ def _mcnemar(grouped: dict[tuple[str, str], list[dict]]) -> dict[str, dict[str, 
 
 
 def _forgetting(grouped: dict[tuple[str, str], list[dict]]) -> dict[str, Any]:
-    base, tuned = grouped.get(("base", GENERAL)), grouped.get(("ft", GENERAL))
+    base, tuned = grouped.get((BASE, GENERAL)), grouped.get((FT, GENERAL))
     if not base or not tuned:
         return {}
     after = {r["id"]: r["correct"] for r in tuned}
     return {
         "questions": len(base),
-        "base": accuracy_summary(base),
-        "ft": accuracy_summary(tuned),
+        BASE: accuracy_summary(base),
+        FT: accuracy_summary(tuned),
         "change": paired_difference([r["correct"] for r in base], [after[r["id"]] for r in base]),
     }
 

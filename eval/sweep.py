@@ -15,12 +15,12 @@ from typing import Literal
 
 from ftvsrag.configtools import field, load_yaml_config, to_yaml
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.arms import ARMS, FT_ADAPTER
+from ftvsrag.eval.arms import ARMS, FT, FT_ADAPTER
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.questions import PARAPHRASE, TRAIN, paraphrase_questions, train_questions
 from ftvsrag.eval.training_data import knowledge_rows
 from ftvsrag.files import atomic_dir, write_text_atomic
-from ftvsrag.pipeline import CACHE_DIR, Setup, adapter_entry, load_knowledge, make_asker, prepare
+from ftvsrag.pipeline import CACHE_DIR, Setup, load_knowledge, make_asker, prepare, trained_adapter
 from ftvsrag.stages import StageCache
 from ftvsrag.train.adapter import TRAIN_ADAPTER, AdapterInputs
 
@@ -91,9 +91,9 @@ def sweep_point(
     rows = knowledge_rows(facts, settings.method, settings.paraphrases)
     inputs = AdapterInputs(FT_ADAPTER, setup.model.model_id, rows, settings, seed)
     done = cache.run(TRAIN_ADAPTER, f"train:{FT_ADAPTER}", inputs, setup.model, f"seed {seed}")
-    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): adapter_entry(done.folder)})
+    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): trained_adapter(done)})
     scores = {
-        split: [r.scores for r in asker.ask(ARMS["ft"], seed, split_questions, {})]
+        split: [r.scores for r in asker.ask(ARMS[FT], seed, split_questions, {})]
         for split, split_questions in questions.items()
     }
     return {

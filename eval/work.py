@@ -10,9 +10,9 @@ LORA_TRAINING_FLOPS_PER_PARAMETER = 4
 
 
 def stage_flops(counts: dict[str, int], parameters: int) -> float:
-    """FLOPs for one stage's token counts: `train_tokens` trained on, `prompt_tokens` and
-    `generated_tokens` run forward."""
-    trained = counts.get("train_tokens", 0)
+    """FLOPs for one stage's token counts: `computed_tokens` trained on (else `train_tokens`),
+    `prompt_tokens` and `generated_tokens` run forward."""
+    trained = counts.get("computed_tokens", counts.get("train_tokens", 0))
     forward = counts.get("prompt_tokens", 0) + counts.get("generated_tokens", 0)
     return float(
         parameters * (LORA_TRAINING_FLOPS_PER_PARAMETER * trained + INFERENCE_FLOPS_PER_PARAMETER * forward)

@@ -36,7 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _add_experiment_commands(commands)
+    _add_tool_commands(commands)
+    return parser
 
+
+def _add_experiment_commands(commands) -> None:
     run = commands.add_parser(
         "run",
         help="run an experiment from a YAML config and print its report",
@@ -67,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(sweep, "configs/sweep.yaml")
     sweep.set_defaults(handler=_sweep)
 
+
+def _add_tool_commands(commands) -> None:
     report = commands.add_parser(
         "report",
         help="re-score a finished run from its answers.jsonl (no model needed)",
@@ -101,7 +108,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     cached.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
     cached.set_defaults(handler=_cache)
-    return parser
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, example: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ftvsrag.configtools import to_yaml
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.answering import ANSWER, AnswerInputs, AnswerRuntime
-from ftvsrag.eval.arms import ARMS, FT_ADAPTER, READER_ADAPTER, Arm
+from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER, Arm
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases
@@ -41,8 +41,9 @@ from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
 from ftvsrag.rag.prompts import closed_book_messages, rag_messages
 from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
-from ftvsrag.stages import Ledger, StageCache
+from ftvsrag.stages import Done, Ledger, StageCache
 from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
+from ftvsrag.train.lora import TrainingReport
 from ftvsrag.train.model import (
     default_cache_dir,
     load_model,
@@ -83,6 +84,15 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class TrainedAdapter:
+    sha256: str
+    """The weights' hash: what the answers' cache key holds."""
+    folder: Path
+    """The PEFT folder (in the stage cache)."""
+    report: TrainingReport
+
+
+@dataclass(frozen=True)
 class RunOutcome:
     run_dir: Path
     results: dict
@@ -115,7 +125,7 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
             cost_seconds=cache.ledger.compute_s,
             tokens=cache.ledger.tokens,
         )
-        report = write_run(run, config, setup, knowledge, records, results, cache.ledger)
+        report = write_run(run, config, setup, knowledge, adapters, records, results, cache.ledger)
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config))
 
 
@@ -173,19 +183,19 @@ def prepare(config: ExperimentConfig, needs_embedder: bool) -> Setup:
 
 def train_adapters(
     config: ExperimentConfig, setup: Setup, facts: list[Fact], cache: StageCache
-) -> dict[tuple[str, int], tuple[str, Path]]:
-    """Each needed adapter for each seed: its weights' sha256 and its cache folder."""
-    adapters: dict[tuple[str, int], tuple[str, Path]] = {}
+) -> dict[tuple[str, int], TrainedAdapter]:
+    """Each adapter the arms need, for each seed."""
+    adapters: dict[tuple[str, int], TrainedAdapter] = {}
     for seed in config.seeds:
         if _wants(config, FT_ADAPTER):
             inputs = knowledge_adapter_inputs(config, setup.model.model_id, facts, seed)
             done = cache.run(TRAIN_ADAPTER, f"train:{FT_ADAPTER}", inputs, setup.model, f"seed {seed}")
-            adapters[(FT_ADAPTER, seed)] = adapter_entry(done.folder)
+            adapters[(FT_ADAPTER, seed)] = trained_adapter(done)
         if _wants(config, READER_ADAPTER):
             rows = reader_training_rows(config, facts, setup.embedder, seed)
             inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
             done = cache.run(TRAIN_ADAPTER, f"train:{READER_ADAPTER}", inputs, setup.model, f"seed {seed}")
-            adapters[(READER_ADAPTER, seed)] = adapter_entry(done.folder)
+            adapters[(READER_ADAPTER, seed)] = trained_adapter(done)
     return adapters
 
 
@@ -215,13 +225,13 @@ def make_asker(
     config: ExperimentConfig,
     setup: Setup,
     cache: StageCache,
-    adapters: dict[tuple[str, int], tuple[str, Path]],
+    adapters: dict[tuple[str, int], TrainedAdapter],
 ) -> Asker:
     models = AnsweringModels(lambda: load_model(setup.model.model, setup.model.plan))
-    for sha, folder in adapters.values():
-        models.add(sha, folder / ADAPTER_DIR)
+    for adapter in adapters.values():
+        models.add(adapter.sha256, adapter.folder)
     runtime = AnswerRuntime(models, setup.model.tokenizer, setup.limits)
-    return Asker(config, setup, cache, runtime, {key: sha for key, (sha, _) in adapters.items()})
+    return Asker(config, setup, cache, runtime, {key: a.sha256 for key, a in adapters.items()})
 
 
 @dataclass(frozen=True)
@@ -313,16 +323,16 @@ def answer_probe(config: ExperimentConfig, facts: list[Fact], asker: Asker) -> l
         return []
     probe = general_questions(facts[0].system)
     records: list[AnswerRecord] = []
-    for arm in (ARMS["base"], ARMS["ft"]):
+    for arm in (ARMS[BASE], ARMS[FT]):
         for seed in config.seeds if arm.adapter else config.seeds[:1]:
             records += asker.ask(arm, seed, probe, {}, probe=True)
     return records
 
 
-def copy_adapters(adapters: dict[tuple[str, int], tuple[str, Path]], target: Path, seeds: list[int]) -> None:
-    for (adapter, seed), (_, folder) in adapters.items():
+def copy_adapters(adapters: dict[tuple[str, int], TrainedAdapter], target: Path, seeds: list[int]) -> None:
+    for (adapter, seed), trained in adapters.items():
         name = adapter if len(seeds) == 1 else f"{adapter}-seed{seed}"
-        shutil.copytree(folder / ADAPTER_DIR, target / name)
+        shutil.copytree(trained.folder, target / name)
 
 
 def write_run(
@@ -330,6 +340,7 @@ def write_run(
     config: ExperimentConfig,
     setup: Setup,
     knowledge: Knowledge,
+    adapters: dict[tuple[str, int], TrainedAdapter],
     records: list[AnswerRecord],
     results: dict,
     ledger: Ledger,
@@ -372,6 +383,7 @@ def write_run(
             device=setup.model.plan.device,
             dtype=setup.model.plan.dtype_name,
             seeds={"training": config.seeds, "data": config.data.seed},
+            training={f"{name} seed {seed}": asdict(a.report) for (name, seed), a in adapters.items()},
             timings_s=results["timings_s"],
             reused_stages=ledger.reused,
         ),
@@ -403,7 +415,7 @@ def arm_retrievers(config: ExperimentConfig) -> dict[str, str]:
 
 
 def _probes(config: ExperimentConfig) -> bool:
-    return config.eval.forgetting_probe and "ft" in config.eval.arms
+    return config.eval.forgetting_probe and FT in config.eval.arms
 
 
 def _wants(config: ExperimentConfig, adapter: str) -> bool:
@@ -412,8 +424,9 @@ def _wants(config: ExperimentConfig, adapter: str) -> bool:
     return adapter in used or (adapter == FT_ADAPTER and _probes(config))
 
 
-def adapter_entry(folder: Path) -> tuple[str, Path]:
-    return sha256_file(folder / ADAPTER_DIR / "adapter_model.safetensors"), folder
+def trained_adapter(done: Done) -> TrainedAdapter:
+    folder = done.folder / ADAPTER_DIR
+    return TrainedAdapter(sha256_file(folder / "adapter_model.safetensors"), folder, done.output)
 
 
 def reader_training_rows(config: ExperimentConfig, facts: list[Fact], embedder, seed: int) -> list[dict]:

@@ -164,3 +164,26 @@ def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smoll
             tmp_path / "adapter",
         )
     assert not (tmp_path / "adapter").exists()
+
+
+def test_the_labelled_loss_trains_as_trls_own_loss_does(smollm2_tokenizer, tmp_path):
+    """`train.loss: labelled` (logits on labelled positions, shared starts once) against SFTTrainer's
+    own fused-head loss: the same losses and the same adapter, with fewer tokens computed."""
+    from safetensors.torch import load_file
+
+    rows = [{"messages": r["messages"]} for r in cities_records(8)]
+    reports, weights = {}, {}
+    for loss in ("labelled", "trl"):
+        settings = TrainSettings(
+            epochs=2, batch_size=4, learning_rate=1e-2, loss=loss, lora=LoraSettings(r=4, alpha=8)
+        )
+        model = tiny_llama(smollm2_tokenizer, tmp_path / f"tiny-{loss}")
+        adapter = tmp_path / f"adapter-{loss}"
+        reports[loss] = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, adapter)
+        weights[loss] = load_file(adapter / "adapter_model.safetensors")
+    assert reports["labelled"].final_loss == pytest.approx(reports["trl"].final_loss, abs=1e-5)
+    assert all(torch.allclose(weights["labelled"][k], weights["trl"][k], atol=1e-5) for k in weights["trl"])
+    labelled, trl = reports["labelled"].tokens, reports["trl"].tokens
+    assert labelled["train_tokens"] == trl["train_tokens"] == trl["computed_tokens"]
+    # Each batch of 4 ran "<system>...What is the population of City_" (20 tokens) once, not 4 times.
+    assert labelled["computed_tokens"] == labelled["train_tokens"] - 4 * 3 * 20

@@ -40,4 +40,9 @@ class TrainSettings:
     paraphrases: int = field(
         0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."
     )
+    loss: Literal["labelled", "trl"] = field(
+        "labelled",
+        "'labelled': the model's own loss on labelled positions only, each batch's shared prompt start "
+        "run once (bench/run.py measures it against 'trl'); 'trl': SFTTrainer's own fused-head loss.",
+    )
     lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")

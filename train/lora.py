@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir
+from ftvsrag.train.collate import takes_logits_mask, training_collator
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.model import DevicePlan, padding_side
 
@@ -30,7 +31,8 @@ class TrainingReport:
     steps: int
     final_loss: float
     tokens: dict[str, int] = field(default_factory=dict)
-    """`train_tokens`: the examples' tokens over all epochs, padding excluded (the work done)."""
+    """`train_tokens`: the examples' tokens over all epochs (padding excluded); `computed_tokens`:
+    those this attempt ran through the model (each batch's shared start once, with `loss: labelled`)."""
     resumed_from: str | None = None
     """The checkpoint an interrupted training went on from ('checkpoint-20'); `seconds` then counts
     this attempt only."""
@@ -80,7 +82,6 @@ def train_lora(
     """
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
-    from trl import SFTTrainer
 
     set_seed(seed)
     checkpoints = checkpoint_dir is not None and settings.save_steps > 0
@@ -89,10 +90,12 @@ def train_lora(
         resume_from = get_last_checkpoint(str(output_dir)) if checkpoints and output_dir.is_dir() else None
         if resume_from:
             print(f"Resuming training from {resume_from}", flush=True)
+        trainer_class, collator = _trainer_for(settings, model, tokenizer)
         with padding_side(tokenizer, "right"):
-            trainer = SFTTrainer(
+            trainer = trainer_class(
                 model=model,
                 args=sft_config(settings, plan, seed, output_dir, checkpoints),
+                data_collator=collator,
                 train_dataset=sft_dataset(rows),
                 processing_class=tokenizer,
                 peft_config=peft_config(settings.lora),
@@ -106,13 +109,29 @@ def train_lora(
         (staging / "README.md").unlink(missing_ok=True)  # an empty model card template
         if not checkpoints:
             shutil.rmtree(staging / "trainer", ignore_errors=True)
+    train_tokens = int(sum(lengths) * settings.epochs)
     return TrainingReport(
         seconds=round(seconds, 2),
         steps=result.global_step,
         final_loss=float(result.training_loss),
-        tokens={"train_tokens": int(sum(lengths) * settings.epochs)},
+        tokens={
+            "train_tokens": train_tokens,
+            "computed_tokens": getattr(trainer, "computed_tokens", None) or train_tokens,
+        },
         resumed_from=Path(resume_from).name if resume_from else None,
     )
+
+
+def _trainer_for(settings: TrainSettings, model, tokenizer):
+    """TRL's SFTTrainer and collator, or (`loss: labelled`, on a model that takes a logits mask) its
+    subclass whose loss runs on labelled positions only, shared prompt starts once."""
+    from trl import SFTTrainer
+
+    if settings.loss == "labelled" and takes_logits_mask(model):
+        from ftvsrag.train.labelled_trainer import LabelledLossTrainer
+
+        return LabelledLossTrainer, training_collator(tokenizer)
+    return SFTTrainer, None
 
 
 def sft_config(settings: TrainSettings, plan: DevicePlan, seed: int, output_dir: Path, checkpoints: bool):
