@@ -55,7 +55,7 @@ TARGETS = {
 }
 KEEP_LABELLED_LOSS = 1.10
 """`train.loss: labelled` stays the default only while it trains the ft adapter this much faster
-than TRL's own loss, with the same final loss to 1e-5."""
+than TRL's own loss, and its loss on a batch equals the model's own full-logits loss to 1e-5."""
 
 
 @dataclass(frozen=True)
@@ -287,14 +287,52 @@ def training_loss_paths(model_cache: Path, plan, repeats: int) -> dict:
             reports.append({"seconds": report.seconds, "final_loss": report.final_loss, **report.tokens})
     seconds = {loss: statistics.median(r["seconds"] for r in reports) for loss, reports in runs.items()}
     losses = {loss: reports[0]["final_loss"] for loss, reports in runs.items()}
+    batch = one_batch_losses(ref, tokenizer, rows[: config.train.batch_size], config.train, plan)
+    exact = abs(batch["labelled"] - batch["full_logits"])
     return {
         "runs": runs,
         "median_s": seconds,
         "labelled_speedup": round(seconds["trl"] / seconds["labelled"], 3),
         "loss_difference": abs(losses["trl"] - losses["labelled"]),
-        "keep_labelled": seconds["trl"] / seconds["labelled"] >= KEEP_LABELLED_LOSS
-        and abs(losses["trl"] - losses["labelled"]) <= 1e-5,
+        "one_batch_loss": batch,
+        "keep_labelled": seconds["trl"] / seconds["labelled"] >= KEEP_LABELLED_LOSS and exact <= 1e-5,
     }
+
+
+def one_batch_losses(ref, tokenizer, rows, settings, plan) -> dict[str, float]:
+    """The first batch's loss three ways, before any training drift: SFTTrainer's own (a chunked,
+    fused LM head), the model's full-logits loss on SFTTrainer's batch, and the labelled loss with
+    the shared start. The labelled path must equal the full-logits one; TRL's may differ by its
+    chunking."""
+    import tempfile
+
+    from transformers import Trainer
+    from trl import SFTTrainer
+
+    from ftvsrag.train.collate import training_collator
+    from ftvsrag.train.labelled_trainer import LabelledLossTrainer
+    from ftvsrag.train.lora import peft_config, sft_config, sft_dataset
+    from ftvsrag.train.model import load_model
+
+    losses = {}
+    for name, trainer_class, collator in (
+        ("trl", SFTTrainer, None),
+        ("full_logits", SFTTrainer, None),
+        ("labelled", LabelledLossTrainer, training_collator(tokenizer)),
+    ):
+        with tempfile.TemporaryDirectory() as scratch:
+            trainer = trainer_class(
+                model=load_model(ref, plan),
+                args=sft_config(settings, plan, 0, Path(scratch), checkpoints=False),
+                data_collator=collator,
+                train_dataset=sft_dataset(rows),
+                processing_class=tokenizer,
+                peft_config=peft_config(settings.lora),
+            )
+            batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(rows))])
+            compute = Trainer.compute_loss if name == "full_logits" else trainer_class.compute_loss
+            losses[name] = compute(trainer, trainer.model, batch).item()
+    return losses
 
 
 def naive_answers(model, tokenizer, conversations, max_new_tokens: int, desc: str) -> list[str]:
@@ -415,11 +453,13 @@ def render_table(bench: dict) -> str:
 
 
 def training_line(paths: dict) -> str:
-    seconds = paths["median_s"]
+    seconds, batch = paths["median_s"], paths["one_batch_loss"]
     return (
         f"ft training, median of {len(paths['runs']['trl'])}: TRL's own loss {seconds['trl']:.1f} s, "
         f"labelled loss with shared starts {seconds['labelled']:.1f} s ({paths['labelled_speedup']:.2f}x); "
-        f"final losses differ by {paths['loss_difference']:.1e}"
+        f"final losses differ by {paths['loss_difference']:.1e}. One batch: TRL {batch['trl']:.7f}, "
+        f"full logits {batch['full_logits']:.7f}, labelled {batch['labelled']:.7f}; "
+        f"keep labelled: {'yes' if paths['keep_labelled'] else 'NO'}"
     )
 
 

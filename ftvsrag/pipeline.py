@@ -108,7 +108,10 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     cache = StageCache(runs_dir / CACHE_DIR, force)
     knowledge = load_knowledge(config)
     questions = question_sets(config, knowledge.facts)
-    setup = prepare(config, needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER))
+    with cache.ledger.timed("resolve model"):
+        setup = prepare(
+            config, needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER)
+        )
     with atomic_dir(runs_dir / config.name) as run:
         adapters = train_adapters(config, setup, knowledge.facts, cache)
         collection = build_index(config, setup, knowledge.facts, cache, run / CHROMA_DIR)
