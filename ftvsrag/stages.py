@@ -83,7 +83,7 @@ class Ledger:
             for name, count in tokens.items():
                 counts[name] = counts.get(name, 0) + count
         if done.reused:
-            self.reused.append(f"{label} {detail}".strip())
+            self.reused.append(f"{label} ({detail})" if detail else label)
 
     def add_wall(self, label: str, seconds: float) -> None:
         self.wall_s[label] = round(self.wall_s.get(label, 0.0) + seconds, 2)

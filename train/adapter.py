@@ -3,6 +3,7 @@ a standard PEFT adapter folder and a training report out."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class AdapterInputs:
 def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scratch: Path) -> TrainingReport:
     """Train the LoRA on a fresh copy of the base model; checkpoints in `scratch` let an interrupted
     attempt resume."""
-    return train_lora(
+    report = train_lora(
         load_model(runtime.model, runtime.plan),
         runtime.tokenizer,
         inputs.rows,
@@ -51,6 +52,10 @@ def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scrat
         out / ADAPTER_DIR,
         checkpoint_dir=scratch,
     )
+    # The trained model, its optimiser state and TRL's patched forward hold each other in cycles:
+    # collect them now, before the answering models are loaded beside them.
+    gc.collect()
+    return report
 
 
 TRAIN_ADAPTER = Stage(TRAIN, train_adapter, TrainingReport)
