@@ -135,7 +135,7 @@ def scoring_line(results: dict[str, Any]) -> str:
     """How answers were scored: each gold answer with a number by its number, the others as text."""
     kinds = results.get("answer_kinds") or {"number": 1}
     counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
-    line = f"Answers scored ({counts} questions): " if len(kinds) > 1 else ""
+    line = f"Answers scored ({counts} questions): " if len(kinds) > 1 else "Scoring: "
     if "number" in kinds:
         line += (
             "numbers: strict = the blog's rule (the first integer after whitespace, or opening the answer, "
