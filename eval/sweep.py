@@ -18,11 +18,17 @@ from ftvsrag.errors import UserInputError
 from ftvsrag.eval.arms import ARMS, FT, FT_ADAPTER
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.questions import PARAPHRASE, TRAIN, paraphrase_questions, train_questions
-from ftvsrag.eval.training_data import knowledge_rows
 from ftvsrag.files import atomic_dir, write_text_atomic
-from ftvsrag.pipeline import CACHE_DIR, Setup, load_knowledge, make_asker, prepare, trained_adapter
+from ftvsrag.pipeline import (
+    CACHE_DIR,
+    Setup,
+    knowledge_adapter_inputs,
+    load_knowledge,
+    make_asker,
+    prepare,
+    train_adapter,
+)
 from ftvsrag.stages import StageCache
-from ftvsrag.train.adapter import TRAIN_ADAPTER, AdapterInputs
 
 COLUMNS = [
     "method",
@@ -54,13 +60,13 @@ def load_sweep_config(path: Path, overrides: list[str] = ()) -> SweepConfig:
     return load_yaml_config(SweepConfig, path, overrides)
 
 
-def run_sweep(config: SweepConfig, force: frozenset[str] = frozenset()) -> Path:
+def run_sweep(config: SweepConfig) -> Path:
     """Train and score every grid point; write sweep.csv and sweep.png into runs/<name>/."""
     experiment = config.experiment
     if experiment.data.path:
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
     runs_dir = Path(experiment.runs_dir)
-    cache = StageCache(runs_dir / CACHE_DIR, force)
+    cache = StageCache(runs_dir / CACHE_DIR)
     facts = load_knowledge(experiment).facts
     questions = {TRAIN: train_questions(facts), PARAPHRASE: paraphrase_questions(facts)}
     setup = prepare(experiment, needs_embedder=False)
@@ -88,10 +94,10 @@ def sweep_point(
 ) -> dict:
     """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
     seed = experiment.seeds[0]
-    rows = knowledge_rows(facts, settings.method, settings.paraphrases)
-    inputs = AdapterInputs(FT_ADAPTER, setup.model.model_id, rows, settings, seed)
-    done = cache.run(TRAIN_ADAPTER, f"train:{FT_ADAPTER}", inputs, setup.model, f"seed {seed}")
-    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): trained_adapter(done)})
+    adapter = train_adapter(
+        knowledge_adapter_inputs(settings, setup.model.model_id, facts, seed), setup, cache
+    )
+    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): adapter})
     scores = {
         split: [r.scores for r in asker.ask(ARMS[FT], seed, split_questions, {})]
         for split, split_questions in questions.items()
@@ -103,7 +109,7 @@ def sweep_point(
         "train_accuracy": _mean(s["correct"] for s in scores[TRAIN]),
         "paraphrase_accuracy": _mean(s["correct"] for s in scores[PARAPHRASE]),
         "train_format": _mean(s["format_ok"] for s in scores[TRAIN]),
-        "train_seconds": round(done.seconds, 1),
+        "train_seconds": round(adapter.report.seconds, 1),
     }
 
 

@@ -35,14 +35,22 @@ from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import summarise
 from ftvsrag.eval.training_data import knowledge_rows, reader_rows
-from ftvsrag.files import atomic_dir, sweep_stale_staging, write_json, write_jsonl, write_text_atomic
+from ftvsrag.files import (
+    atomic_dir,
+    sha256_file,
+    sweep_stale_staging,
+    write_json,
+    write_jsonl,
+    write_text_atomic,
+)
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
 from ftvsrag.rag.prompts import closed_book_messages, rag_messages
 from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
-from ftvsrag.stages import Done, Ledger, StageCache
+from ftvsrag.stages import Ledger, StageCache
 from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
+from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport
 from ftvsrag.train.model import (
     default_cache_dir,
@@ -51,7 +59,6 @@ from ftvsrag.train.model import (
     model_sha256,
     plan_device,
     resolve_model,
-    sha256_file,
 )
 
 DATA_FILE = "knowledge.jsonl"
@@ -79,7 +86,6 @@ class QuestionSets:
 class Setup:
     model: ModelRuntime
     limits: BatchLimits
-    model_sha256: str
     embedder: Embedder | None
 
 
@@ -177,11 +183,10 @@ def prepare(config: ExperimentConfig, needs_embedder: bool) -> Setup:
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     model_ref = resolve_model(config.model, cache_dir)
     plan = plan_device(config.device, config.dtype)
-    sha = model_sha256(model_ref, cache_dir)
-    model_id = (sha, plan.device.split(":")[0], plan.dtype_name)
+    model_id = (model_sha256(model_ref, cache_dir), plan.device.split(":")[0], plan.dtype_name)
     runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id)
     embedder = Embedder(config.rag.embedding_model, plan.device) if needs_embedder else None
-    return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), sha, embedder)
+    return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder)
 
 
 def train_adapters(
@@ -191,24 +196,30 @@ def train_adapters(
     adapters: dict[tuple[str, int], TrainedAdapter] = {}
     for seed in config.seeds:
         if _wants(config, FT_ADAPTER):
-            inputs = knowledge_adapter_inputs(config, setup.model.model_id, facts, seed)
-            done = cache.run(TRAIN_ADAPTER, f"train:{FT_ADAPTER}", inputs, setup.model, f"seed {seed}")
-            adapters[(FT_ADAPTER, seed)] = trained_adapter(done)
+            inputs = knowledge_adapter_inputs(config.train, setup.model.model_id, facts, seed)
+            adapters[(FT_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
         if _wants(config, READER_ADAPTER):
             rows = reader_training_rows(config, facts, setup.embedder, seed)
             inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
-            done = cache.run(TRAIN_ADAPTER, f"train:{READER_ADAPTER}", inputs, setup.model, f"seed {seed}")
-            adapters[(READER_ADAPTER, seed)] = trained_adapter(done)
+            adapters[(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
     return adapters
 
 
+def train_adapter(inputs: AdapterInputs, setup: Setup, cache: StageCache) -> TrainedAdapter:
+    """The adapter for `inputs`, through the cached training stage."""
+    label, detail = f"train:{inputs.adapter}", f"seed {inputs.seed}"
+    done = cache.run(TRAIN_ADAPTER, label, inputs, setup.model, detail)
+    folder = done.folder / ADAPTER_DIR
+    return TrainedAdapter(sha256_file(folder / "adapter_model.safetensors"), folder, done.output)
+
+
 def knowledge_adapter_inputs(
-    config: ExperimentConfig, model_id: tuple[str, str, str], facts: list[Fact], seed: int
+    settings: TrainSettings, model_id: tuple[str, str, str], facts: list[Fact], seed: int
 ) -> AdapterInputs:
     """The knowledge fine-tune's inputs: the very rows it trains on ('chat': question/answer turns,
     'lm': the documents), so editing whatever it reads retrains it."""
-    rows = knowledge_rows(facts, config.train.method, config.train.paraphrases)
-    return AdapterInputs(FT_ADAPTER, model_id, rows, config.train, seed)
+    rows = knowledge_rows(facts, settings.method, settings.paraphrases)
+    return AdapterInputs(FT_ADAPTER, model_id, rows, settings, seed)
 
 
 def build_index(config: ExperimentConfig, setup: Setup, facts: list[Fact], cache: StageCache, target: Path):
@@ -372,7 +383,7 @@ def write_run(
                 "name": config.model,
                 "loaded_from": setup.model.model.load_from,
                 "source_file": str(setup.model.model.source_file or ""),
-                "sha256": setup.model_sha256,
+                "sha256": setup.model.model_id[0],
             },
             embedding_model=setup.embedder.model_id if setup.embedder else None,
             data={
@@ -425,11 +436,6 @@ def _wants(config: ExperimentConfig, adapter: str) -> bool:
     """Whether a run needs the adapter: an arm uses it, or (the knowledge fine-tune) the probe does."""
     used = {ARMS[name].adapter for name in config.eval.arms}
     return adapter in used or (adapter == FT_ADAPTER and _probes(config))
-
-
-def trained_adapter(done: Done) -> TrainedAdapter:
-    folder = done.folder / ADAPTER_DIR
-    return TrainedAdapter(sha256_file(folder / "adapter_model.safetensors"), folder, done.output)
 
 
 def reader_training_rows(config: ExperimentConfig, facts: list[Fact], embedder, seed: int) -> list[dict]:

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.files import sha256_file
 
 BUNDLED_MINILM = "all-minilm-l6-v2"
 
@@ -37,10 +38,7 @@ def embedding_model_id(name: str) -> str:
     folder = embedding_model_path(name)
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        digest.update(f"{path.relative_to(folder)}:{sha256_file(path)}".encode())
     return f"{Path(name).name or name}@{digest.hexdigest()[:16]}"
 
 

@@ -86,7 +86,7 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
         raw: dict = {}
         apply_override(raw, f"train.method={method}")
         config = from_dict(ExperimentConfig, raw)
-        inputs = knowledge_adapter_inputs(config, ("sha", "cpu", "float32"), facts, seed=0)
+        inputs = knowledge_adapter_inputs(config.train, ("sha", "cpu", "float32"), facts, seed=0)
         assert dataclasses.is_dataclass(inputs)
         return stage_key("train", inputs)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.files import atomic_dir, write_json
+from ftvsrag.files import atomic_dir, sha256_file, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -92,14 +92,6 @@ def _embedded_gguf_path(name: str, embedded: EmbeddedModel) -> Path:
     if not path.is_file():
         raise UserInputError(f"model '{name}': {path} is missing; reinstall {embedded.pip_name}")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 HASHES_FILE = "hashes.json"
