@@ -17,6 +17,11 @@ labelled-positions loss with shared prompt starts (`train.loss: labelled`), alte
 
     python bench/run.py --only-training   # that last comparison alone (about 6 minutes)
 
+and last, the document knowledge base's own costs (bench/documents.py): chunking and indexing
+throughput and seconds per question on the shipped PopQA example.
+
+    python bench/run.py --only-documents  # that part alone (writes bench-documents.json)
+
 FLOPs are the usual estimates (eval/work.py): 2 per parameter and token run forward, 4 per parameter
 and token of LoRA training, over the tokens each stage ran through the model (results.json). The
 peak is a plain torch matmul measured at the start and the end of the benchmark (the higher one), so
@@ -37,6 +42,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from documents import document_bench, document_lines
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "runs" / "bench"
@@ -76,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only-training", action="store_true", help="only the TRL loss vs labelled loss comparison"
     )
+    parser.add_argument(
+        "--only-documents",
+        action="store_true",
+        help="only the document knowledge base: chunking, indexing, s/question (writes bench-documents.json)",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="trainings per loss path, alternated (2)")
     parser.add_argument("--out", type=Path, default=REPO / "bench.json", help="where to write (bench.json)")
     parser.add_argument(
@@ -93,6 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     from ftvsrag.train.model import default_cache_dir, plan_device
 
     plan = plan_device("auto")
+    if args.only_documents:
+        measured = document_bench(plan, default_cache_dir())
+        measured["machine"] = {
+            "device": plan.device,
+            "threads": torch.get_num_threads(),
+            "commit": _git_commit(),
+        }
+        (REPO / "bench-documents.json").write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+        print("\n".join(document_lines(measured)))
+        return 0
     if args.only_training:
         comparison = training_loss_paths(default_cache_dir(), plan, args.repeats)
         print(json.dumps(comparison, indent=2))
@@ -113,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     load_s, model, tokenizer = model_load_seconds(model_cache, plan)
     evaluation = batched_vs_naive(model, tokenizer, warm.run_dir, args.questions, plan.device)
     training = training_loss_paths(model_cache, plan, args.repeats)
+    documents = document_bench(plan, model_cache)
     peaks.append(matmul_gflops(plan.device, plan.dtype))
     peak = max(peaks)
 
     parameters = model.num_parameters()
     bench = summarise(cold, warm, cached, blog, load_s, evaluation, peak, peaks, parameters)
     bench["training_loss_paths"] = training
+    bench["documents"] = documents
     bench["overrides"] = args.set
     bench["machine"] = {
         "device": plan.device,
@@ -443,6 +467,9 @@ def render_table(bench: dict) -> str:
         f"{bench['blog_tflop']:.1f} TFLOP, {bench['blog_seconds_at_peak']:.0f} s at peak, "
         f"{bench['blog_fraction_of_peak']:.0%} of peak",
         training_line(bench["training_loss_paths"]),
+        "",
+        "document knowledge base (configs/popqa.yaml):",
+        *(f"  {line}" for line in document_lines(bench["documents"])),
         "",
         "target                       wanted      measured   met",
     ]

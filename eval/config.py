@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,14 +15,26 @@ from ftvsrag.rag.config import RagSettings
 from ftvsrag.train.config import TrainSettings
 
 ARMS = tuple(arms.ARMS)
+CHROMA_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
+"""What Chroma accepts as a collection name (it raises a long validation error otherwise)."""
 
 
 @dataclass
 class DataSettings:
     path: str | None = field(
         None,
-        "Your knowledge base: JSONL of OpenAI chat records or of {question, answer, document?} records "
-        "(told apart by content). Unset: generate the blog's cities dataset instead.",
+        "Your knowledge base of one-sentence facts: JSONL of OpenAI chat records or of {question, answer, "
+        "document?} records (told apart by content). Unset (and no documents): the blog's cities.",
+    )
+    documents: str | None = field(
+        None,
+        "A knowledge base of documents: JSONL of {id, title?, text} or a folder of .txt/.md files "
+        "(recursive; the id is the relative path). Chunked by rag.chunk_tokens; needs data.questions.",
+    )
+    questions: str | None = field(
+        None,
+        "Questions about data.documents: JSONL of {question, answer} or {question, answers: [aliases]}, "
+        "optional id, document_ids (gold documents, for recall) and extra fields (kept on answer records).",
     )
     paraphrases_path: str | None = field(
         None,
@@ -34,8 +47,14 @@ class DataSettings:
 
 @dataclass
 class ReaderSettings:
+    train_on: Literal["crossfit", "cities"] = field(
+        "crossfit",
+        "'crossfit': your own questions over your own retrieved passages, in k folds, each fold answered by "
+        "a reader trained on the other folds only; 'cities': generated cities disjoint from your data.",
+    )
+    folds: int = field(3, "Cross-fitting folds (k readers, each trained on (k-1)/k of the questions).")
     num_facts: int = field(
-        100, "Training facts for the reader: generated cities disjoint from the evaluated ones."
+        100, "train_on 'cities': how many generated cities (disjoint from the evaluated facts) it reads."
     )
     without_gold: float = field(
         0.2, "Share of reader examples whose context lacks the answer; their target is 'I don't know'."
@@ -69,6 +88,12 @@ class EvalSettings:
     max_new_tokens: int = field(24, "Longest answer generated (the training answers are 16-17 tokens).")
     probe_max_new_tokens: int = field(32, "Longest answer to a probe question (the base model is wordy).")
     first_n: int = field(20, "Also report accuracy on the first N questions (the blog scored 20).")
+    group_by: str | None = field(
+        None,
+        "A question field to break accuracy down by (e.g. 'pageviews'): quantile buckets when it is "
+        "numeric, one row per value otherwise.",
+    )
+    group_buckets: int = field(4, "Quantile buckets for a numeric group_by field.")
 
 
 @dataclass
@@ -117,9 +142,32 @@ class ExperimentConfig:
             ("reader.num_facts", self.reader.num_facts),
             ("reader.train.epochs", self.reader.train.epochs),
             ("reader.train.batch_size", self.reader.train.batch_size),
+            ("reader.folds", self.reader.folds),
+            ("rag.chunk_tokens", self.rag.chunk_tokens),
+            ("eval.group_buckets", self.eval.group_buckets),
         ):
             if value <= 0:
                 raise UserInputError(f"config key '{key}' must be positive, got {value}")
+        self._check_data()
+
+    def _check_data(self) -> None:
+        if not CHROMA_NAME.fullmatch(self.rag.collection):
+            raise UserInputError(
+                f"config key 'rag.collection': {self.rag.collection!r} is not a Chroma collection name "
+                "(3-512 characters of a-z, A-Z, 0-9, '.', '_' or '-'; a letter or digit at each end)"
+            )
+        if self.rag.chunk_overlap < 0 or self.rag.chunk_overlap >= self.rag.chunk_tokens:
+            raise UserInputError(
+                f"config key 'rag.chunk_tokens' ({self.rag.chunk_tokens}) must be larger than "
+                f"'rag.chunk_overlap' ({self.rag.chunk_overlap}), which must not be negative"
+            )
+        if self.data.path and (self.data.documents or self.data.questions):
+            raise UserInputError("config: give either data.path (facts) or data.documents + data.questions")
+        if bool(self.data.documents) != bool(self.data.questions):
+            missing = "data.questions" if self.data.documents else "data.documents"
+            raise UserInputError(f"config: {missing} is needed too (documents come with their questions)")
+        if self.reader.train_on == "crossfit" and self.reader.folds < 2:
+            raise UserInputError("config key 'reader.folds' must be at least 2 for cross-fitting")
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> ExperimentConfig:

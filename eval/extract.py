@@ -6,6 +6,7 @@ Pure functions of text: re-scoring from answers.jsonl needs no model.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection
 
 NO_ANSWER = None
@@ -96,3 +97,13 @@ def contains_words(output: str, reference: str) -> bool:
     words = set(normalise_text(output).split())
     wanted = normalise_text(reference).split()
     return bool(wanted) and all(word in words for word in wanted)
+
+
+def token_f1(output: str, reference: str) -> float:
+    """SQuAD's token F1 between the normalised output and reference (bags of words)."""
+    predicted, wanted = normalise_text(output).split(), normalise_text(reference).split()
+    common = sum((Counter(predicted) & Counter(wanted)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)

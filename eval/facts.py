@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.jsonl import read_json_records, text_field
 
 CITIES_SYSTEM = "You're a helpful assistant"
 
@@ -24,6 +26,12 @@ class Fact:
     """What the question is about ('City_7'), when known: paraphrase templates need it."""
     context: str | None = None
     """The text to index when it is not the answer itself (a question/answer record's document)."""
+    aliases: tuple[str, ...] = ()
+    """Every acceptable wording of the answer (the answer first); empty: the answer alone."""
+    document_ids: tuple[str, ...] = ()
+    """Documents that hold the answer (for recall); empty: the fact's own indexed text."""
+    extra: dict = dataclasses.field(default_factory=dict, compare=False)
+    """The question record's other fields (e.g. 'pageviews'), kept on its answer records."""
 
     @property
     def document(self) -> str:
@@ -89,7 +97,7 @@ def load_knowledge_base(path: Path) -> tuple[list[Fact], str]:
       number or short text. Without a document, the text indexed for retrieval is the question
       followed by its answer.
     """
-    records = _json_records(path)
+    records = read_json_records(path)
     first_line, first = records[0]
     if "messages" in first:
         kind, build = CHAT_FORMAT, _fact_from_chat
@@ -105,45 +113,74 @@ def load_knowledge_base(path: Path) -> tuple[list[Fact], str]:
     return facts, kind
 
 
+QUESTION_KEYS = ("id", "question", "answer", "answers", "document_ids")
+
+
+def load_questions(path: Path, document_ids: set[str]) -> list[Fact]:
+    """Questions about a document knowledge base: JSONL of {"question", "answer"} or {"question",
+    "answers": [aliases]}, with optional "id", "document_ids" (gold documents, which must exist) and
+    any other fields, kept as `extra`."""
+    records = read_json_records(path)
+    facts = [
+        _fact_from_question(record, f"{path}:{line}", index, document_ids)
+        for index, (line, record) in enumerate(records)
+    ]
+    seen: set[str] = set()
+    for fact, (line, _) in zip(facts, records, strict=True):
+        if fact.id in seen:
+            raise UserInputError(f"{path}:{line}: question id {fact.id!r} appears twice")
+        seen.add(fact.id)
+    return facts
+
+
+def _fact_from_question(record: dict, where: str, index: int, document_ids: set[str]) -> Fact:
+    question = text_field(record, "question", where)
+    if "answers" in record:
+        answers = record["answers"]
+        if not isinstance(answers, list) or not answers:
+            raise UserInputError(f"{where}: 'answers' must be a non-empty list of aliases")
+    else:
+        answers = [record.get("answer")]
+    aliases = tuple(_answer_text(answer, where) for answer in answers)
+    gold = record.get("document_ids") or []
+    if not isinstance(gold, list) or not all(isinstance(d, (str, int)) for d in gold):
+        raise UserInputError(f"{where}: 'document_ids' must be a list of document ids")
+    unknown = [str(d) for d in gold if str(d) not in document_ids]
+    if unknown:
+        raise UserInputError(f"{where}: document_ids names no document: {unknown[0]!r}")
+    raw_id = record.get("id", f"q-{index:05d}")
+    return Fact(
+        id=str(raw_id),
+        system="",
+        question=question,
+        answer=aliases[0],
+        aliases=aliases,
+        document_ids=tuple(str(d) for d in gold),
+        extra={k: v for k, v in record.items() if k not in QUESTION_KEYS},
+    )
+
+
+def _answer_text(answer, where: str) -> str:
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        answer = str(answer)
+    return text_field({"answer": answer}, "answer", where)
+
+
 def load_paraphrases(path: Path, facts: list[Fact]) -> dict[str, list[str]]:
     """A user's paraphrases: JSONL of {"question": <a training question>, "paraphrase": <new wording>},
     any number per question. Returns new wordings by fact id."""
     by_question = {fact.question: fact.id for fact in facts}
     wordings: dict[str, list[str]] = {}
-    for line, record in _json_records(path):
+    for line, record in read_json_records(path):
         where = f"{path}:{line}"
-        question = _text_field(record, "question", where)
-        paraphrase = _text_field(record, "paraphrase", where)
+        question = text_field(record, "question", where)
+        paraphrase = text_field(record, "paraphrase", where)
         if question not in by_question:
             raise UserInputError(f"{where}: question {question!r} is not in the knowledge base")
         if paraphrase == question:
             raise UserInputError(f"{where}: the paraphrase is the training question itself")
         wordings.setdefault(by_question[question], []).append(paraphrase)
     return wordings
-
-
-def _json_records(path: Path) -> list[tuple[int, dict]]:
-    """(line number, record) for each non-blank line, after checking each is a JSON object."""
-    if not path.is_file():
-        raise UserInputError(f"data file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise UserInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserInputError(f"{path}:{number}: malformed JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise UserInputError(f"{path}:{number}: each line must be a JSON object")
-        records.append((number, record))
-    if not records:
-        raise UserInputError(f"{path}: the file is empty")
-    return records
 
 
 def _fact_from_chat(record: dict, where: str, index: int) -> Fact:
@@ -173,14 +210,11 @@ def _fact_from_chat(record: dict, where: str, index: int) -> Fact:
 def _fact_from_qa(record: dict, where: str, index: int) -> Fact:
     if "messages" in record:
         raise UserInputError(f"{where}: an OpenAI chat record in a question/answer file")
-    question = _text_field(record, "question", where)
-    answer = record.get("answer")
-    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        answer = str(answer)
-    answer = _text_field({"answer": answer}, "answer", where)
+    question = text_field(record, "question", where)
+    answer = _answer_text(record.get("answer"), where)
     document = record.get("document")
     if document is not None:
-        document = _text_field(record, "document", where)
+        document = text_field(record, "document", where)
     return Fact(
         id=f"fact-{index:05d}",
         system="",
@@ -188,17 +222,6 @@ def _fact_from_qa(record: dict, where: str, index: int) -> Fact:
         answer=answer,
         context=document or f"{question} {answer}",
     )
-
-
-def _text_field(record: dict, key: str, where: str) -> str:
-    value = record.get(key)
-    if value is None:
-        raise UserInputError(f"{where}: no '{key}'")
-    if not isinstance(value, str):
-        raise UserInputError(f"{where}: '{key}' must be text, got {type(value).__name__}")
-    if not value.strip():
-        raise UserInputError(f"{where}: empty '{key}'")
-    return value.strip()
 
 
 def _reject_conflicting_duplicates(facts: list[Fact], path: Path, lines: list[int]) -> None:

@@ -69,14 +69,19 @@ def accuracy_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def recall_at_k(gold_ids: Sequence[str], retrieved_ids: Sequence[Sequence[str]], k: int) -> float:
-    """Share of questions whose gold document is among the first k retrieved."""
-    hits = sum(gold in ranked[:k] for gold, ranked in zip(gold_ids, retrieved_ids, strict=True))
-    return _ratio(hits, len(gold_ids))
+def recall_at_k(gold_ids: Sequence[Sequence[str]], retrieved_ids: Sequence[Sequence[str]], k: int) -> float:
+    """Share of questions with a gold document among the first k distinct documents retrieved
+    (several passages of one document count once). Questions with no gold document known are left out."""
+    pairs = [
+        (set(gold), list(dict.fromkeys(ranked))) for gold, ranked in zip(gold_ids, retrieved_ids, strict=True)
+    ]
+    pairs = [(gold, ranked) for gold, ranked in pairs if gold]
+    hits = sum(bool(gold & set(ranked[:k])) for gold, ranked in pairs)
+    return _ratio(hits, len(pairs))
 
 
 def recall_summary(
-    gold_ids: Sequence[str], retrieved_ids: Sequence[Sequence[str]], ks: Iterable[int]
+    gold_ids: Sequence[Sequence[str]], retrieved_ids: Sequence[Sequence[str]], ks: Iterable[int]
 ) -> dict:
     return {f"recall@{k}": recall_at_k(gold_ids, retrieved_ids, k) for k in ks}
 

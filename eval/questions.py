@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ftvsrag.eval.extract import extract_lenient, numbers_in
 from ftvsrag.eval.facts import Fact
@@ -43,15 +43,36 @@ class Question:
     system: str = ""
     stale: str | None = None
     """For the updated split: the answer before the change (the one a fine-tune could have learned)."""
+    aliases: tuple[str, ...] = ()
+    """Every acceptable wording of the answer; empty: `gold` alone."""
+    gold_documents: tuple[str, ...] = ()
+    """Documents that hold the answer, for recall."""
+    extra: dict = field(default_factory=dict, compare=False)
+    """The question record's own extra fields (e.g. 'pageviews')."""
 
     def messages(self) -> list[dict[str, str]]:
         system = [{"role": "system", "content": self.system}] if self.system else []
         return [*system, {"role": "user", "content": self.text}]
 
 
+def question_of(fact: Fact, split: str, text: str | None = None, stale: str | None = None) -> Question:
+    """The fact asked in `split`, in its own wording unless `text` gives another."""
+    return Question(
+        fact.id,
+        split,
+        text or fact.question,
+        fact.answer,
+        fact.system,
+        stale=stale,
+        aliases=fact.aliases,
+        gold_documents=fact.document_ids or (fact.id,),
+        extra=fact.extra,
+    )
+
+
 def train_questions(facts: list[Fact]) -> list[Question]:
     """The exact training questions: the blog's protocol."""
-    return [Question(f.id, TRAIN, f.question, f.answer, f.system) for f in facts]
+    return [question_of(f, TRAIN) for f in facts]
 
 
 def paraphrase_questions(
@@ -60,19 +81,9 @@ def paraphrase_questions(
     """Each fact asked in wordings never trained on: the user's own, when given (every wording of
     every fact that has one), else the city templates taken in turn."""
     if user_wordings is not None:
-        return [
-            Question(f.id, PARAPHRASE, text, f.answer, f.system)
-            for f in facts
-            for text in user_wordings.get(f.id, [])
-        ]
+        return [question_of(f, PARAPHRASE, text) for f in facts for text in user_wordings.get(f.id, [])]
     return [
-        Question(
-            f.id,
-            PARAPHRASE,
-            EVAL_PARAPHRASES[i % len(EVAL_PARAPHRASES)].format(subject=f.subject),
-            f.answer,
-            f.system,
-        )
+        question_of(f, PARAPHRASE, EVAL_PARAPHRASES[i % len(EVAL_PARAPHRASES)].format(subject=f.subject))
         for i, f in enumerate(facts)
         if f.subject
     ]
@@ -123,4 +134,4 @@ def _plain_number(fact: Fact) -> int | None:
 def updated_questions(original: list[Fact], changed: list[Fact]) -> list[Question]:
     """The training question of each changed fact; gold is the new answer, stale the old one."""
     old = {f.id: f.answer for f in original}
-    return [Question(f.id, UPDATED, f.question, f.answer, f.system, stale=old[f.id]) for f in changed]
+    return [question_of(f, UPDATED, stale=old[f.id]) for f in changed]

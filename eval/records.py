@@ -17,6 +17,7 @@ from ftvsrag.eval.extract import (
     extract_strict,
     follows_shape,
     numbers_in,
+    token_f1,
 )
 from ftvsrag.eval.probe import answers_correctly
 
@@ -37,14 +38,24 @@ class AnswerRecord:
     prompt_tokens: int
     stale_gold: str | None = None
     accepted: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """Every acceptable wording of the answer (PopQA-style alias lists); empty: `gold` alone."""
+    gold_documents: list[str] = field(default_factory=list)
+    truncated: bool = False
+    """The answer reached the generation limit (it may have been cut before its answer)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The question record's own extra fields (e.g. 'pageviews'), for `eval.group_by`."""
     retriever: str | None = None
     retrieved_ids: list[str] = field(default_factory=list)
     retrieved_texts: list[str] = field(default_factory=list)
+    retrieved_documents: list[str] = field(default_factory=list)
+    """The retriever's ranking as documents, to depth max(k, 5) for recall@5 (the prompt holds the
+    first k passages); passage and document ids are the same for one-sentence facts."""
     scores: dict[str, Any] = field(default_factory=dict)
 
     def scored(self) -> AnswerRecord:
         """This record with its scores computed from its output and gold."""
-        scores = score(self.output, self.gold, self.question, self.stale_gold, self.accepted)
+        scores = score(self.output, self.gold, self.question, self.stale_gold, self.accepted, self.aliases)
         return dataclasses.replace(self, scores=scores)
 
     def to_json(self) -> dict[str, Any]:
@@ -60,20 +71,28 @@ class AnswerRecord:
 
 
 def score(
-    output: str, gold: str, question: str = "", stale: str | None = None, accepted: Sequence[str] = ()
+    output: str,
+    gold: str,
+    question: str = "",
+    stale: str | None = None,
+    accepted: Sequence[str] = (),
+    aliases: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Numbers: strict (the blog's rule) and lenient extraction against the gold answer's number.
-    Text answers: the normalised gold as a phrase in the output (strict), or all its words (lenient).
+    Text answers: any alias (the gold alone when there are none), normalised SQuAD-style, as a phrase
+    in the output (strict), or all its words (lenient); token F1 against the best alias beside them.
     The general-knowledge probe: an accepted answer appears as whole words.
     A number the question already holds restates it: it is neither the gold's number nor an answer."""
     if accepted:
         found = answers_correctly(output, tuple(accepted))
         return {"kind": TEXT, "correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
     if answer_kind(gold, question) == TEXT:
+        wordings = list(aliases) or [gold]
         return {
             "kind": TEXT,
-            "correct": contains_phrase(output, gold),
-            "correct_lenient": contains_words(output, gold),
+            "correct": any(contains_phrase(output, wording) for wording in wordings),
+            "correct_lenient": any(contains_words(output, wording) for wording in wordings),
+            "f1": round(max(token_f1(output, wording) for wording in wordings), 4),
             "format_ok": follows_shape(output, gold),
             "stale": contains_phrase(output, stale) if stale else None,
         }

@@ -26,7 +26,9 @@ def details_table(results: dict[str, Any]) -> str:
     first_key = next(
         (k for a in results["arms"].values() for m in a.values() for k in m if k.startswith("first")), None
     )
-    header = ["arm", "split", "n", "strict", "lenient", "format", "stale"]
+    with_f1 = any("f1" in m for a in results["arms"].values() for m in a.values())
+    header = ["arm", "split", "n", "strict", "lenient", *(["F1"] if with_f1 else []), "format", "stale"]
+    header += ["most frequent answer (share)", "cut at limit"]
     header += [f"strict, first {first_key[5:]}"] if first_key else []
     header += ["mean ± sd over seeds"]
     rows = []
@@ -39,8 +41,11 @@ def details_table(results: dict[str, Any]) -> str:
                 str(m["n"]),
                 _count_cell(m),
                 _pct(m["lenient_accuracy"]),
+                *([_pct(m.get("f1"))] if with_f1 else []),
                 _pct(m.get("format_ok")),
                 _pct(m.get("stale")),
+                _top_answer_cell(m),
+                _pct(m.get("truncated")),
             ]
             if first_key:
                 sub = m.get(first_key)
@@ -53,6 +58,35 @@ def details_table(results: dict[str, Any]) -> str:
             )
             rows.append(row)
     return _table(header, rows)
+
+
+def _top_answer_cell(m: dict[str, Any]) -> str:
+    if "top_answer_share" not in m:
+        return "-"
+    text = m["top_answer"] if len(m["top_answer"]) <= 40 else m["top_answer"][:37] + "..."
+    return f"'{text}' ({_pct(m['top_answer_share'])})"
+
+
+def majority_lines(results: dict[str, Any]) -> list[str]:
+    """Per split: what always giving the best single gold answer scores (the answer prior)."""
+    return [
+        f"- `{split}`: always answering '{b['answer']}' scores {_count_cell(b)}."
+        for split in SPLITS
+        if (b := (results.get("majority") or {}).get(split))
+    ]
+
+
+def groups_table(results: dict[str, Any]) -> str:
+    """Accuracy per arm in groups of a question field (one table per split)."""
+    groups = results.get("groups") or {}
+    tables = []
+    for split, rows in (groups.get("splits") or {}).items():
+        arms = list(dict.fromkeys(arm for row in rows for arm in row["arms"]))
+        body = [[row["group"], str(row["n"])] + [_pct(row["arms"].get(arm)) for arm in arms] for row in rows]
+        tables.append(
+            f"`{split}` split, by `{groups['field']}`:\n\n" + _table([groups["field"], "n", *arms], body)
+        )
+    return "\n\n".join(tables)
 
 
 def retrieval_table(results: dict[str, Any]) -> str:
@@ -143,8 +177,9 @@ def scoring_line(results: dict[str, Any]) -> str:
         )
     if "text" in kinds:
         line += (
-            "text: strict = the normalised gold answer appears as a phrase (case, punctuation and articles "
-            "ignored), lenient = all its words appear. "
+            "text: strict = the normalised gold answer, or any of its aliases, appears as a phrase (case, "
+            "punctuation and articles ignored, as SQuAD normalises), lenient = all its words appear; F1 = "
+            "SQuAD's token F1 against the best alias. "
         )
     return line + (
         "Format = the answer has the training answer's shape; "
@@ -176,23 +211,87 @@ def kinds_table(results: dict[str, Any]) -> str:
     return _table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
 
 
-def verdict(results: dict[str, Any], split: str = TRAIN) -> str:
-    """Sentences from the measured numbers: which arm answered, and what fine-tuning learned."""
+SIGNIFICANT = 0.05
+"""McNemar p below which the verdict calls a difference real."""
+
+
+def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = None) -> str:
+    """Sentences from the measured numbers: which arm answered best, whether that beats always giving
+    the most common answer and the other arms beyond chance, and what the knowledge fine-tune learned."""
     scored = {arm: splits[split] for arm, splits in results["arms"].items() if split in splits}
     if not scored:
         return ""
     best = max(scored, key=lambda arm: scored[arm]["accuracy"])
-    sentence = (
-        f"Best on the `{split}` questions: **{best}** at {_pct(scored[best]['accuracy'])} strict accuracy."
-    )
-    ft, rag = scored.get(FT), scored.get(RAG)
-    if ft and rag:
-        sentence += (
-            f" The knowledge fine-tune answered {_pct(ft['accuracy'])} correctly while giving the trained "
-            f"answer format {_pct(ft['format_ok'])} of the time; retrieval answered {_pct(rag['accuracy'])}."
+    return " ".join(
+        part
+        for part in (
+            _best_sentence(results, scored, best, split),
+            _fine_tune_sentence(scored, method),
         )
-        if (ft["format_ok"] or 0) >= 0.5 and rag["accuracy"] > ft["accuracy"]:
-            sentence += " Fine-tuning taught the format; retrieval supplied the facts."
+        if part
+    )
+
+
+def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, split: str) -> str:
+    block = scored[best]
+    baseline = (results.get("majority") or {}).get(split)
+    versus = block.get("vs_majority")
+    above_prior = versus is None or (versus["p"] < SIGNIFICANT and versus["change"] > 0)
+    prior = f"always answering '{baseline['answer']}' ({_pct(baseline['accuracy'])})" if baseline else ""
+    if not above_prior:
+        return (
+            f"No arm beats the majority baseline on the `{split}` questions: the best, **{best}** at "
+            f"{_pct(block['accuracy'])}, is not significantly above {prior} (McNemar p = {_p(versus['p'])})."
+        )
+    ties = [arm for arm in scored if arm != best and not _beats(results, split, best, arm)]
+    sentence = f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} strict accuracy"
+    sentence += f", significantly above {prior}" if prior else ""
+    if not ties:
+        return sentence + f" and above every other arm (McNemar p < {SIGNIFICANT})."
+    named = ", ".join(f"{arm} ({_pct(scored[arm]['accuracy'])})" for arm in ties)
+    return sentence + f"; not told apart from {named} on these questions (McNemar p ≥ {SIGNIFICANT})."
+
+
+def _beats(results: dict[str, Any], split: str, winner: str, other: str) -> bool:
+    pairs = (results.get("mcnemar") or {}).get(split) or {}
+    if f"{winner} vs {other}" in pairs:
+        pair, sign = pairs[f"{winner} vs {other}"], 1
+    elif f"{other} vs {winner}" in pairs:
+        pair, sign = pairs[f"{other} vs {winner}"], -1
+    else:
+        return False
+    return pair["p"] < SIGNIFICANT and sign * pair["change"] > 0
+
+
+def _fine_tune_sentence(scored: dict[str, Any], method: str | None) -> str:
+    """What the knowledge fine-tune learned: facts, only the answer prior, or only a format."""
+    ft, rag = scored.get(FT), scored.get(RAG)
+    if not ft:
+        return ""
+    how = {"lm": " (continued pre-training on the documents)", "chat": " (question -> answer turns)"}
+    sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {_pct(ft['accuracy'])} correctly"
+    if "top_answer_share" in ft:
+        sentence += (
+            f"; its most frequent answer, '{ft['top_answer'][:40]}', is {_pct(ft['top_answer_share'])} of all"
+        )
+    versus = ft.get("vs_majority")
+    if versus and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
+        sentence += (
+            ". That is not significantly above always giving the most common answer "
+            f"(McNemar p = {_p(versus['p'])}): its score is the answer prior, "
+            "not knowledge of these questions"
+        )
+    sentence += "."
+    if (
+        ft.get("format_ok") is not None
+        and (ft["format_ok"] or 0) >= 0.5
+        and rag
+        and rag["accuracy"] > ft["accuracy"]
+    ):
+        sentence += (
+            f" It gave the trained answer format {_pct(ft['format_ok'])} of the time; retrieval answered "
+            f"{_pct(rag['accuracy'])}. Fine-tuning taught the format; retrieval supplied the facts."
+        )
     return sentence
 
 
@@ -205,7 +304,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         + closed_book_line(meta.get("closed_book_prompt"))
         + scoring_line(results),
         "",
-        verdict(results),
+        verdict(results, method=meta.get("knowledge_method")),
         "",
         "## Strict accuracy (95 % Wilson interval)",
         "",
@@ -219,6 +318,8 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         parts += ["", f"![accuracy per arm and split]({meta['chart']})"]
     parts += ["", "## Details", "", details_table(results)]
     for title, body in (
+        ("Majority baseline (the answer prior)", "\n".join(majority_lines(results))),
+        ("Accuracy by question group", groups_table(results)),
         ("Strict accuracy by answer kind", kinds_table(results)),
         ("Retrieval (gold document among the top k)", retrieval_table(results)),
         ("Paired comparisons (same questions)", comparisons_table(results)),

@@ -30,6 +30,8 @@ def rescore_run(run_dir: Path) -> str:
         old.get("notes", ()),
         cost_seconds=old.get("compute_s"),
         tokens=old.get("tokens"),
+        group_by=config.get("eval", {}).get("group_by"),
+        group_buckets=config.get("eval", {}).get("group_buckets", 4),
     )
     meta = manifest.get("report_meta") or {
         "name": config.get("name", run_dir.name),

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
 from ftvsrag.eval.arms import ARMS, BASE, FT
-from ftvsrag.eval.extract import NUMBER
+from ftvsrag.eval.extract import NUMBER, normalise_text
 from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
 from ftvsrag.eval.questions import GENERAL, TRAIN
+from ftvsrag.eval.records import score
 
 RECALL_KS = (1, 5)
 
@@ -22,6 +23,8 @@ def summarise(
     notes: Sequence[str] = (),
     cost_seconds: dict[str, float] | None = None,
     tokens: dict[str, dict[str, int]] | None = None,
+    group_by: str | None = None,
+    group_buckets: int = 4,
 ) -> dict[str, Any]:
     """Everything in results.json, computed from the records alone (and the stage timings).
 
@@ -33,11 +36,14 @@ def summarise(
     seeds = sorted({r["seed"] for r in records})
     first_seed = [r for r in records if r["seed"] == seeds[0]] if seeds else []
     grouped = _group(first_seed)
+    baselines = majority_baselines(first_seed)
     arms: dict[str, dict[str, Any]] = {}
     for (arm, split), rows in grouped.items():
         if split == GENERAL:
             continue
-        block = accuracy_summary(rows)
+        block = accuracy_summary(rows) | answer_spread(rows)
+        if split in baselines:
+            block["vs_majority"] = _versus_constant(rows, baselines[split]["correct_ids"])
         if first_n and len(rows) > first_n:
             block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
         kinds = _by_kind(rows)
@@ -50,6 +56,8 @@ def summarise(
     retrieval = _retrieval(first_seed)
     return {
         "arms": arms,
+        "majority": {split: _public(b) for split, b in baselines.items()},
+        "groups": group_table(first_seed, group_by, group_buckets) if group_by else {},
         "retrieval": retrieval.get(TRAIN, {}),
         "retrieval_by_split": retrieval,
         "answer_kinds": _answer_kinds(first_seed),
@@ -108,16 +116,142 @@ def _across_seeds(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def majority_baselines(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per split, the best constant answer: of the split's gold answers, the one that, given to every
+    question, scores best under the very rule the arms are scored by (aliases included). What a
+    model earns by learning the answer distribution and nothing about any one question."""
+    baselines = {}
+    for split, questions in _questions_by_split(records).items():
+        if not all("gold" in q for q in questions.values()):
+            continue
+        candidates = sorted({q["gold"] for q in questions.values()})
+        best, best_ids = "", set()
+        for candidate in candidates:
+            right = {
+                key
+                for key, q in questions.items()
+                if score(candidate, q["gold"], q.get("question", ""), aliases=q.get("aliases") or ())[
+                    "correct"
+                ]
+            }
+            if len(right) > len(best_ids):
+                best, best_ids = candidate, right
+        n = len(questions)
+        baselines[split] = {
+            "answer": best,
+            "n": n,
+            "correct": len(best_ids),
+            "accuracy": round(len(best_ids) / n, 4) if n else 0.0,
+            "correct_ids": best_ids,
+        }
+    return baselines
+
+
+def _questions_by_split(records: Sequence[dict[str, Any]]) -> dict[str, dict[tuple, dict]]:
+    by_split: dict[str, dict[tuple, dict]] = defaultdict(dict)
+    for record in records:
+        if record["split"] != GENERAL:
+            by_split[record["split"]].setdefault(_question_key(record), record)
+    return by_split
+
+
+def _question_key(record: dict[str, Any]) -> tuple:
+    return (record["id"], record.get("question", ""))
+
+
+def _public(baseline: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in baseline.items() if k != "correct_ids"}
+
+
+def _versus_constant(rows: Sequence[dict[str, Any]], constant_right: set) -> dict[str, Any]:
+    """The arm against always giving the majority answer, on the same questions (exact McNemar)."""
+    baseline = [_question_key(r) in constant_right for r in rows]
+    return paired_difference(baseline, [r["correct"] for r in rows])
+
+
+def answer_spread(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How varied the answers are: the most frequent (normalised) answer and its share, and the share
+    cut by the generation limit. A fine-tune that says one thing to every question has collapsed."""
+    answers = Counter(normalise_text(r.get("output", "")) for r in rows)
+    top, count = answers.most_common(1)[0] if answers else ("", 0)
+    spread = {
+        "top_answer": top,
+        "top_answer_share": round(count / len(rows), 4) if rows else 0.0,
+        "distinct_answers": len(answers),
+        "truncated": round(sum(bool(r.get("truncated")) for r in rows) / len(rows), 4) if rows else 0.0,
+    }
+    f1 = [r["f1"] for r in rows if r.get("f1") is not None]
+    if f1:
+        spread["f1"] = round(sum(f1) / len(f1), 4)
+    return spread
+
+
+def group_table(records: Sequence[dict[str, Any]], field: str, buckets: int) -> dict[str, Any]:
+    """Accuracy per arm in groups of a question field: quantile buckets of a numeric field (e.g.
+    'pageviews', Soudani et al.'s popularity axis), one group per value of any other. Per split."""
+    table: dict[str, Any] = {"field": field, "splits": {}}
+    for split, questions in _questions_by_split(records).items():
+        values = {key: (q.get("extra") or {}).get(field) for key, q in questions.items()}
+        present = {key: v for key, v in values.items() if v is not None}
+        if not present:
+            continue
+        labels = _group_labels(present, buckets)
+        rows = []
+        for label in dict.fromkeys(labels[key] for key in sorted(present, key=lambda k: _order(present[k]))):
+            keys = {key for key in present if labels[key] == label}
+            arms = {}
+            for record in records:
+                if record["split"] == split and _question_key(record) in keys:
+                    arms.setdefault(record["arm"], []).append(record["correct"])
+            rows.append(
+                {
+                    "group": label,
+                    "n": len(keys),
+                    "arms": {arm: round(sum(c) / len(c), 4) for arm, c in arms.items()},
+                }
+            )
+        table["splits"][split] = rows
+    return table
+
+
+def _order(value: Any) -> tuple:
+    return (0, value, "") if _is_number(value) else (1, 0, str(value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _group_labels(values: dict[tuple, Any], buckets: int) -> dict[tuple, str]:
+    """Numeric values: quantile buckets labelled by their range ("43 to 142"); others: the value."""
+    if not all(_is_number(v) for v in values.values()):
+        return {key: str(value) for key, value in values.items()}
+    ordered = sorted(values, key=lambda key: values[key])
+    count = min(buckets, len(ordered))
+    labels = {}
+    for bucket in range(count):
+        members = ordered[bucket * len(ordered) // count : (bucket + 1) * len(ordered) // count]
+        low, high = values[members[0]], values[members[-1]]
+        for key in members:
+            labels[key] = f"{low:g} to {high:g}"
+    return labels
+
+
 def _retrieval(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Recall per split and retriever. Each question is retrieved once per retriever; any arm that
     used the retriever carries the ranking."""
-    rankings: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(dict)
+    rankings: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = defaultdict(dict)
     for record in records:
         if record.get("retriever"):
-            rankings[(record["split"], record["retriever"])].setdefault(record["id"], record["retrieved_ids"])
+            gold = record.get("gold_documents") or [record["id"]]
+            ranked = record.get("retrieved_documents") or record["retrieved_ids"]
+            rankings[(record["split"], record["retriever"])].setdefault(record["id"], (gold, ranked))
     by_split: dict[str, dict[str, Any]] = defaultdict(dict)
-    for (split, retriever), ranked in sorted(rankings.items()):
-        by_split[split][retriever] = recall_summary(list(ranked), list(ranked.values()), RECALL_KS)
+    for (split, retriever), found in sorted(rankings.items()):
+        golds = [gold for gold, _ in found.values()]
+        by_split[split][retriever] = recall_summary(
+            golds, [ranked for _, ranked in found.values()], RECALL_KS
+        )
     return dict(by_split)
 
 

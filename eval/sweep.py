@@ -21,8 +21,11 @@ from ftvsrag.eval.questions import PARAPHRASE, TRAIN, paraphrase_questions, trai
 from ftvsrag.files import atomic_dir, write_text_atomic
 from ftvsrag.pipeline import (
     CACHE_DIR,
+    AdapterKey,
+    Knowledge,
     Setup,
     knowledge_adapter_inputs,
+    knowledge_passages,
     load_knowledge,
     make_asker,
     prepare,
@@ -63,11 +66,12 @@ def load_sweep_config(path: Path, overrides: list[str] = ()) -> SweepConfig:
 def run_sweep(config: SweepConfig) -> Path:
     """Train and score every grid point; write sweep.csv and sweep.png into runs/<name>/."""
     experiment = config.experiment
-    if experiment.data.path:
+    if experiment.data.path or experiment.data.documents:
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
     runs_dir = Path(experiment.runs_dir)
     cache = StageCache(runs_dir / CACHE_DIR)
-    facts = load_knowledge(experiment).facts
+    knowledge = load_knowledge(experiment)
+    facts = knowledge.facts
     questions = {TRAIN: train_questions(facts), PARAPHRASE: paraphrase_questions(facts)}
     setup = prepare(experiment, needs_embedder=False)
     points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
@@ -83,21 +87,22 @@ def run_sweep(config: SweepConfig) -> Path:
             settings = dataclasses.replace(
                 experiment.train, method=method, paraphrases=paraphrases, epochs=epochs
             )
-            rows.append(sweep_point(experiment, settings, setup, cache, facts, questions))
+            rows.append(sweep_point(experiment, settings, setup, cache, knowledge, questions))
             write_text_atomic(run / "sweep.csv", to_csv(rows))
         write_sweep_chart(rows, run / "sweep.png")
     return runs_dir / experiment.name
 
 
 def sweep_point(
-    experiment: ExperimentConfig, settings, setup: Setup, cache: StageCache, facts, questions
+    experiment: ExperimentConfig, settings, setup: Setup, cache: StageCache, knowledge: Knowledge, questions
 ) -> dict:
     """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
     seed = experiment.seeds[0]
-    adapter = train_adapter(
-        knowledge_adapter_inputs(settings, setup.model.model_id, facts, seed), setup, cache
-    )
-    asker = make_asker(experiment, setup, cache, {(FT_ADAPTER, seed): adapter})
+    passages = knowledge_passages(experiment, knowledge, setup.model.tokenizer)
+    inputs = knowledge_adapter_inputs(settings, setup.model.model_id, knowledge, passages, seed)
+    adapter = train_adapter(inputs, setup, cache)
+    adapters = {AdapterKey(FT_ADAPTER, seed): adapter}
+    asker = make_asker(experiment, setup, cache, adapters, knowledge, passages)
     scores = {
         split: [r.scores for r in asker.ask(ARMS[FT], seed, split_questions, {})]
         for split, split_questions in questions.items()

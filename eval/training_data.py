@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from ftvsrag.eval.extract import extract_lenient
+from ftvsrag.eval.extract import extract_lenient, normalise_text
 from ftvsrag.eval.facts import Fact
 from ftvsrag.eval.questions import TRAIN_PARAPHRASES, training_paraphrases
 from ftvsrag.rag.prompts import rag_messages
@@ -53,41 +53,91 @@ def _sentence_paraphrases(fact: Fact, count: int) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class ReaderExample:
+    """One question the reader learns to answer from context."""
+
+    question: str
+    gold: list[tuple[str, str]]
+    """The passages that hold the answer, (id, text), best first: put into a context that lacks them."""
+    answer: str
+    """The target: the answer as the gold passage words it (an alias it contains), else the answer."""
+
+
 def reader_rows(
-    facts: list[Fact],
+    examples: list[ReaderExample],
     retrieve: Callable[[list[str]], list[list[tuple[str, str]]]],
     k: int,
     without_gold: float,
-    seed: int,
+    rng: random.Random,
 ) -> list[dict]:
-    """RAFT-style rows: the blog's RAG prompt over retrieved documents, answered from the gold one.
+    """RAFT-style rows: the blog's RAG prompt over retrieved passages, answered from the gold one.
 
-    Questions use the training wordings (never the evaluation paraphrases). With probability
-    `without_gold` the gold document is taken out of the context and the target is "I don't know";
-    otherwise the context is the retriever's top k (the gold document put in at a random place if
-    retrieval missed it) and the target is the gold sentence.
-    `retrieve` must give k + 1 documents per question, so that k remain without the gold one.
+    With probability `without_gold` every gold passage is taken out of the context and the target is
+    "I don't know"; otherwise the context is the retriever's top k (a gold passage put in at a random
+    place if retrieval missed them all; the others stay as distractors) and the target is the answer.
+    `retrieve` must give more than k passages per question, so that k remain without the gold ones.
     """
-    rng = random.Random(seed)
-    wordings = [(fact, _reader_question(fact, rng)) for fact in facts]
-    contexts = retrieve([question for _, question in wordings])
+    contexts = retrieve([example.question for example in examples])
     rows = []
-    for (fact, question), context in zip(wordings, contexts, strict=True):
-        ranked = [doc_id for doc_id, _ in context]
-        others = [text for doc_id, text in context if doc_id != fact.id]
+    for example, context in zip(examples, contexts, strict=True):
+        gold_ids = {passage_id for passage_id, _ in example.gold}
+        others = [text for passage_id, text in context if passage_id not in gold_ids]
         if rng.random() < without_gold:
             documents, answer = others[:k], DONT_KNOW
-        elif fact.id in ranked[:k]:
+        elif gold_ids & {passage_id for passage_id, _ in context[:k]}:
             # Where the retriever put it: the reader trains on the contexts it will be given.
-            documents, answer = [text for _, text in context[:k]], fact.document
+            documents, answer = [text for _, text in context[:k]], example.answer
         else:
             documents = others[: k - 1]
-            documents.insert(rng.randint(0, len(documents)), fact.document)
-            answer = fact.document
+            documents.insert(rng.randint(0, len(documents)), example.gold[0][1])
+            answer = example.answer
         rows.append(
-            {"messages": [*rag_messages(question, documents), {"role": "assistant", "content": answer}]}
+            {
+                "messages": [
+                    *rag_messages(example.question, documents),
+                    {"role": "assistant", "content": answer},
+                ]
+            }
         )
     return rows
+
+
+def cities_reader_examples(facts: list[Fact], rng: random.Random) -> list[ReaderExample]:
+    """The generated cities as reader examples: a training wording of each question, the fact's
+    sentence as both the gold passage and the target."""
+    return [ReaderExample(_reader_question(f, rng), [(f.id, f.document)], f.document) for f in facts]
+
+
+def crossfit_folds(fact_ids: list[str], folds: int, seed: int) -> dict[str, int]:
+    """Each question's fold, 0..folds-1: a seeded shuffle dealt round robin (sizes differ by one at most)."""
+    order = sorted(fact_ids)
+    random.Random(seed).shuffle(order)
+    return {fact_id: position % folds for position, fact_id in enumerate(order)}
+
+
+def document_reader_examples(facts: list[Fact], passages: list) -> list[ReaderExample]:
+    """The user's own questions as reader examples. Gold passages: those of the question's gold
+    documents (its own passage, for a fact) that contain an answer alias, or all of them when none
+    does; with no gold documents known, any passage that contains an alias. The target is the first
+    alias the gold passages contain, so the reader learns to copy the answer as the text words it."""
+    by_document: dict[str, list] = {}
+    for passage in passages:
+        by_document.setdefault(passage.document_id, []).append(passage)
+    normalised = {p.id: f" {normalise_text(p.text)} " for p in passages}
+    examples = []
+    for fact in facts:
+        aliases = fact.aliases or (fact.answer,)
+        wordings = [f" {normalise_text(alias)} " for alias in aliases]
+        own = [p for d in fact.document_ids or (fact.id,) for p in by_document.get(d, [])]
+        holding = [p for p in own or passages if any(w in normalised[p.id] for w in wordings)]
+        gold = holding or own
+        if not gold:
+            continue
+        found = " ".join(normalised[p.id] for p in gold)
+        answer = next((a for a, w in zip(aliases, wordings, strict=True) if w in found), fact.answer)
+        examples.append(ReaderExample(fact.question, [(p.id, p.text) for p in gold], answer))
+    return examples
 
 
 def _reader_question(fact: Fact, rng: random.Random) -> str:

@@ -5,10 +5,12 @@ reads. Everything is validated before the run folder exists, and the folder is p
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ftvsrag.configtools import to_yaml
 from ftvsrag.errors import UserInputError
@@ -16,7 +18,7 @@ from ftvsrag.eval.answering import ANSWER, AnswerInputs, AnswerRuntime
 from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER, Arm
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases
+from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases, load_questions
 from ftvsrag.eval.generate import BatchLimits, batch_limits
 from ftvsrag.eval.manifest import build_manifest
 from ftvsrag.eval.models import AnsweringModels
@@ -33,8 +35,14 @@ from ftvsrag.eval.questions import (
 )
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
-from ftvsrag.eval.results import summarise
-from ftvsrag.eval.training_data import knowledge_rows, reader_rows
+from ftvsrag.eval.results import RECALL_KS, summarise
+from ftvsrag.eval.training_data import (
+    cities_reader_examples,
+    crossfit_folds,
+    document_reader_examples,
+    knowledge_rows,
+    reader_rows,
+)
 from ftvsrag.files import (
     atomic_dir,
     sha256_file,
@@ -43,12 +51,14 @@ from ftvsrag.files import (
     write_jsonl,
     write_text_atomic,
 )
+from ftvsrag.rag.chunking import Passage, chunk_documents
+from ftvsrag.rag.documents import Document, load_documents
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
 from ftvsrag.rag.prompts import closed_book_messages, rag_messages
 from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
-from ftvsrag.stages import Ledger, StageCache
+from ftvsrag.stages import Ledger, StageCache, stage_key
 from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
 from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport
@@ -65,11 +75,17 @@ DATA_FILE = "knowledge.jsonl"
 CACHE_DIR = ".cache"
 """Under runs_dir: stage outputs shared by every run (see ftvsrag/stages.py)."""
 CHART_FILE = "accuracy.png"
+PASSAGES_FILE = "passages.jsonl"
+READER_SPARE_PASSAGES = 5
+"""Passages retrieved beyond k for a reader's training context, to stand in for the gold ones."""
 
 
 @dataclass(frozen=True)
 class Knowledge:
     facts: list[Fact]
+    """The questions with their answers (for a fact knowledge base, the facts themselves)."""
+    documents: list[Document]
+    """A document knowledge base's documents, chunked into passages; empty for facts."""
     source: str
     source_sha256: str | None
 
@@ -87,6 +103,13 @@ class Setup:
     model: ModelRuntime
     limits: BatchLimits
     embedder: Embedder | None
+
+
+class AdapterKey(NamedTuple):
+    adapter: str
+    seed: int
+    fold: int | None = None
+    """The cross-fitting fold a reader was trained without (None: no cross-fitting)."""
 
 
 @dataclass(frozen=True)
@@ -118,10 +141,12 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
         setup = prepare(
             config, needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER)
         )
+    with cache.ledger.timed("chunk"):
+        passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
     with atomic_dir(runs_dir / config.name) as run:
-        adapters = train_adapters(config, setup, knowledge.facts, cache)
-        collection = build_index(config, setup, knowledge.facts, cache, run / CHROMA_DIR)
-        asker = make_asker(config, setup, cache, adapters)
+        collection = build_index(config, setup, passages, cache, run / CHROMA_DIR)
+        adapters = train_adapters(config, setup, knowledge, passages, collection, cache)
+        asker = make_asker(config, setup, cache, adapters, knowledge, passages)
         records = answer_splits(config, setup, questions, collection, asker, cache.ledger)
         records += answer_probe(config, knowledge.facts, asker)
         release_chroma()
@@ -130,21 +155,41 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
             [r.to_json() for r in records],
             config.eval.first_n,
             cache.ledger.timings(),
-            questions.notes + reuse_notes(cache),
+            questions.notes + reader_notes(config, adapters) + reuse_notes(cache),
             cost_seconds=cache.ledger.compute_s,
             tokens=cache.ledger.tokens,
+            group_by=config.eval.group_by,
+            group_buckets=config.eval.group_buckets,
         )
-        report = write_run(run, config, setup, knowledge, adapters, records, results, cache.ledger)
+        report = write_run(run, config, setup, knowledge, passages, adapters, records, results, cache.ledger)
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config))
 
 
 def load_knowledge(config: ExperimentConfig) -> Knowledge:
+    """The knowledge base and its questions, every record checked before any work starts."""
+    if config.data.documents:
+        documents_path = Path(config.data.documents).expanduser()
+        questions_path = Path(config.data.questions).expanduser()
+        documents = load_documents(documents_path)
+        facts = load_questions(questions_path, {d.id for d in documents})
+        content = stage_key([asdict(d) for d in documents], sha256_file(questions_path))
+        source = f"{documents_path} ({len(documents)} documents) + {questions_path}"
+        return Knowledge(facts, documents, source, content)
     if config.data.path:
         path = Path(config.data.path).expanduser()
         facts, kind = load_knowledge_base(path)
-        return Knowledge(facts, f"{path} ({kind} format)", sha256_file(path))
+        return Knowledge(facts, [], f"{path} ({kind} format)", sha256_file(path))
     facts = cities_facts(config.data.num_cities, config.data.seed)
-    return Knowledge(facts, f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})", None)
+    return Knowledge(facts, [], f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})", None)
+
+
+def knowledge_passages(config: ExperimentConfig, knowledge: Knowledge, tokenizer) -> list[Passage]:
+    """What the index holds: the documents' chunks, or each fact's own text as one passage."""
+    if knowledge.documents:
+        return chunk_documents(
+            knowledge.documents, tokenizer, config.rag.chunk_tokens, config.rag.chunk_overlap
+        )
+    return [Passage(f.id, f.id, f.document) for f in knowledge.facts]
 
 
 def question_sets(config: ExperimentConfig, facts: list[Fact]) -> QuestionSets:
@@ -164,7 +209,9 @@ def question_sets(config: ExperimentConfig, facts: list[Fact]) -> QuestionSets:
                 "paraphrase split skipped: this knowledge base has no paraphrases file "
                 "(data.paraphrases_path)"
             )
-    if UPDATED in config.eval.splits:
+    if UPDATED in config.eval.splits and config.data.documents:
+        notes.append("updated split skipped: a document knowledge base has no facts to change")
+    elif UPDATED in config.eval.splits:
         changed = updated_facts(facts, config.eval.updated_facts, config.data.seed + 1)
         if changed:
             splits[UPDATED] = updated_questions(facts, changed)
@@ -190,47 +237,83 @@ def prepare(config: ExperimentConfig, needs_embedder: bool) -> Setup:
 
 
 def train_adapters(
-    config: ExperimentConfig, setup: Setup, facts: list[Fact], cache: StageCache
-) -> dict[tuple[str, int], TrainedAdapter]:
-    """Each adapter the arms need, for each seed."""
-    adapters: dict[tuple[str, int], TrainedAdapter] = {}
+    config: ExperimentConfig,
+    setup: Setup,
+    knowledge: Knowledge,
+    passages: list[Passage],
+    collection,
+    cache: StageCache,
+) -> dict[AdapterKey, TrainedAdapter]:
+    """Each adapter the arms need, for each seed (and each cross-fitting fold of the reader)."""
+    adapters: dict[AdapterKey, TrainedAdapter] = {}
     for seed in config.seeds:
         if _wants(config, FT_ADAPTER):
-            inputs = knowledge_adapter_inputs(config.train, setup.model.model_id, facts, seed)
-            adapters[(FT_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
-        if _wants(config, READER_ADAPTER):
-            rows = reader_training_rows(config, facts, setup.embedder, seed)
+            inputs = knowledge_adapter_inputs(config.train, setup.model.model_id, knowledge, passages, seed)
+            adapters[AdapterKey(FT_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
+        if not _wants(config, READER_ADAPTER):
+            continue
+        if config.reader.train_on == "cities":
+            rows = cities_reader_rows(config, knowledge.facts, setup.embedder, seed)
             inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
-            adapters[(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
+            adapters[AdapterKey(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
+            continue
+        folds = crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
+        for fold in range(config.reader.folds):
+            others = [f for f in knowledge.facts if folds[f.id] != fold]
+            rows = crossfit_reader_rows(config, others, passages, collection, setup.embedder, seed)
+            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
+            adapters[AdapterKey(READER_ADAPTER, seed, fold)] = train_adapter(inputs, setup, cache, fold)
     return adapters
 
 
-def train_adapter(inputs: AdapterInputs, setup: Setup, cache: StageCache) -> TrainedAdapter:
+def train_adapter(
+    inputs: AdapterInputs, setup: Setup, cache: StageCache, fold: int | None = None
+) -> TrainedAdapter:
     """The adapter for `inputs`, through the cached training stage."""
-    label, detail = f"train:{inputs.adapter}", f"seed {inputs.seed}"
+    label = f"train:{inputs.adapter}"
+    detail = f"seed {inputs.seed}" + (f", fold {fold}" if fold is not None else "")
     done = cache.run(TRAIN_ADAPTER, label, inputs, setup.model, detail)
     folder = done.folder / ADAPTER_DIR
     return TrainedAdapter(sha256_file(folder / "adapter_model.safetensors"), folder, done.output)
 
 
 def knowledge_adapter_inputs(
-    settings: TrainSettings, model_id: tuple[str, str, str], facts: list[Fact], seed: int
+    settings: TrainSettings,
+    model_id: tuple[str, str, str],
+    knowledge: Knowledge,
+    passages: list[Passage],
+    seed: int,
 ) -> AdapterInputs:
     """The knowledge fine-tune's inputs: the very rows it trains on ('chat': question/answer turns,
-    'lm': the documents), so editing whatever it reads retrains it."""
-    rows = knowledge_rows(facts, settings.method, settings.paraphrases)
+    'lm': the passages of a document knowledge base, or the fact sentences), so editing whatever it
+    reads retrains it. 'auto' is resolved first: the key holds the method actually used."""
+    method = knowledge_method(settings, knowledge)
+    settings = replace(settings, method=method)
+    if method == "lm" and knowledge.documents:
+        rows = [{"text": passage.text} for passage in passages]
+    else:
+        rows = knowledge_rows(knowledge.facts, method, settings.paraphrases)
     return AdapterInputs(FT_ADAPTER, model_id, rows, settings, seed)
 
 
-def build_index(config: ExperimentConfig, setup: Setup, facts: list[Fact], cache: StageCache, target: Path):
+def knowledge_method(settings: TrainSettings, knowledge: Knowledge) -> str:
+    """'auto' is continued pre-training ('lm') on documents, the blog's 'chat' on facts."""
+    if settings.method != "auto":
+        return settings.method
+    return "lm" if knowledge.documents else "chat"
+
+
+def build_index(
+    config: ExperimentConfig, setup: Setup, passages: list[Passage], cache: StageCache, target: Path
+):
     """The knowledge base's Chroma collection at `target` (a copy of the cached index, so the updated
     split's upserts never touch the cache); None when no arm retrieves."""
     if not retrievers_needed(config):
         return None
     inputs = IndexInputs(
-        setup.embedder.model_id, config.rag.collection, [f.id for f in facts], [f.document for f in facts]
+        setup.embedder.model_id, config.rag.collection, [p.id for p in passages], [p.text for p in passages]
     )
-    done = cache.run(BUILD_INDEX, "index", inputs, setup.embedder)
+    done = cache.run(BUILD_INDEX, "index", inputs, setup.embedder, f"{len(passages)} passages")
     shutil.copytree(done.folder / CHROMA_DIR, target)
     return open_collection(target, config.rag.collection, setup.embedder)
 
@@ -239,13 +322,28 @@ def make_asker(
     config: ExperimentConfig,
     setup: Setup,
     cache: StageCache,
-    adapters: dict[tuple[str, int], TrainedAdapter],
+    adapters: dict[AdapterKey, TrainedAdapter],
+    knowledge: Knowledge,
+    passages: list[Passage],
 ) -> Asker:
     models = AnsweringModels(lambda: load_model(setup.model.model, setup.model.plan))
     for adapter in adapters.values():
         models.add(adapter.sha256, adapter.folder)
     runtime = AnswerRuntime(models, setup.model.tokenizer, setup.limits)
-    return Asker(config, setup, cache, runtime, {key: a.sha256 for key, a in adapters.items()})
+    crossfit = any(key.fold is not None for key in adapters)
+    folds = {
+        seed: crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
+        for seed in (config.seeds if crossfit else [])
+    }
+    return Asker(
+        config,
+        setup,
+        cache,
+        runtime,
+        {key: a.sha256 for key, a in adapters.items()},
+        {p.id: p.document_id for p in passages},
+        folds,
+    )
 
 
 @dataclass(frozen=True)
@@ -256,26 +354,24 @@ class Asker:
     setup: Setup
     cache: StageCache
     runtime: AnswerRuntime
-    adapter_sha: dict[tuple[str, int], str]
+    adapter_sha: dict[AdapterKey, str]
+    document_of: dict[str, str]
+    """Each passage's document."""
+    folds: dict[int, dict[str, int]]
+    """Per seed, each question's cross-fitting fold: its reader was trained on the other folds."""
 
     def ask(
         self, arm: Arm, seed: int, questions: list[Question], contexts: dict, probe: bool = False
     ) -> list[AnswerRecord]:
         retriever = retriever_of(arm, self.config) if arm.uses_retrieval else None
-        found = contexts.get(retriever, [()] * len(questions))
+        ranked = contexts.get(retriever, [()] * len(questions))
+        found = [hits[: self.config.rag.k] for hits in ranked]
         conversations = [
             rag_messages(q.text, [text for _, text in hits]) if retriever else self.closed_book(q, probe)
             for q, hits in zip(questions, found, strict=True)
         ]
-        inputs = AnswerInputs(
-            self.setup.model.model_id,
-            self.adapter_sha.get((arm.adapter, seed)) if arm.adapter else None,
-            conversations,
-            self.config.eval.probe_max_new_tokens if probe else self.config.eval.max_new_tokens,
-        )
-        label = f"{'probe' if probe else 'answer'}:{arm.name}"
-        detail = f"{questions[0].split}, seed {seed}"
-        answers = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
+        limit = self.config.eval.probe_max_new_tokens if probe else self.config.eval.max_new_tokens
+        answers = self.answers(arm, seed, questions, conversations, limit, probe)
         return [
             AnswerRecord(
                 arm=arm.name,
@@ -289,14 +385,49 @@ class Asker:
                 prompt_tokens=tokens,
                 stale_gold=q.stale,
                 accepted=list(accepted_answers(q.fact_id)) if probe else [],
+                aliases=list(q.aliases),
+                gold_documents=list(q.gold_documents),
+                truncated=generated >= limit,
+                extra=dict(q.extra),
                 retriever=retriever,
-                retrieved_ids=[doc_id for doc_id, _ in hits],
+                retrieved_ids=[passage_id for passage_id, _ in hits],
                 retrieved_texts=[text for _, text in hits],
+                retrieved_documents=[self.document_of[passage_id] for passage_id, _ in ranking],
             ).scored()
-            for q, messages, text, tokens, hits in zip(
-                questions, conversations, answers.texts, answers.prompt_tokens, found, strict=True
+            for q, messages, (text, tokens, generated), hits, ranking in zip(
+                questions, conversations, answers, found, ranked, strict=True
             )
         ]
+
+    def answers(
+        self,
+        arm: Arm,
+        seed: int,
+        questions: list[Question],
+        conversations: list[list[dict[str, str]]],
+        limit: int,
+        probe: bool,
+    ) -> list[tuple[str, int, int]]:
+        """(text, prompt tokens, generated tokens) per question, in order. A cross-fitted reader
+        answers each fold's questions with the adapter trained without them."""
+        fold_of = self.folds.get(seed, {}) if arm.adapter == READER_ADAPTER else {}
+        groups: dict[int | None, list[int]] = {}
+        for position, question in enumerate(questions):
+            groups.setdefault(fold_of.get(question.fact_id), []).append(position)
+        label = f"{'probe' if probe else 'answer'}:{arm.name}"
+        results: list[tuple[str, int, int]] = [("", 0, 0)] * len(questions)
+        for fold, positions in groups.items():
+            adapter = self.adapter_sha[AdapterKey(arm.adapter, seed, fold)] if arm.adapter else None
+            inputs = AnswerInputs(
+                self.setup.model.model_id, adapter, [conversations[p] for p in positions], limit
+            )
+            detail = f"{questions[0].split}, seed {seed}" + (f", fold {fold}" if fold is not None else "")
+            out = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
+            for position, *answer in zip(
+                positions, out.texts, out.prompt_tokens, out.generated_tokens, strict=True
+            ):
+                results[position] = tuple(answer)
+        return results
 
     def closed_book(self, question: Question, probe: bool) -> list[dict[str, str]]:
         """The blog asked its fine-tune with its own instruction prompt; 'training' asks in the
@@ -323,7 +454,9 @@ def answer_splits(
         contexts = {}
         for name, retriever in retrievers.items():
             with ledger.timed("retrieve"):
-                hits = retriever.retrieve([q.text for q in split_questions], config.rag.k)
+                # Deep enough for recall@5 whatever k is; the prompt gets the first k.
+                depth = max(config.rag.k, *RECALL_KS)
+                hits = retriever.retrieve([q.text for q in split_questions], depth)
             contexts[name] = [[(h.id, h.text) for h in found] for found in hits]
         for arm in (ARMS[name] for name in config.eval.arms):
             for seed in config.seeds if arm.adapter else config.seeds[:1]:
@@ -343,10 +476,15 @@ def answer_probe(config: ExperimentConfig, facts: list[Fact], asker: Asker) -> l
     return records
 
 
-def copy_adapters(adapters: dict[tuple[str, int], TrainedAdapter], target: Path, seeds: list[int]) -> None:
-    for (adapter, seed), trained in adapters.items():
-        name = adapter if len(seeds) == 1 else f"{adapter}-seed{seed}"
-        shutil.copytree(trained.folder, target / name)
+def copy_adapters(adapters: dict[AdapterKey, TrainedAdapter], target: Path, seeds: list[int]) -> None:
+    for key, trained in adapters.items():
+        shutil.copytree(trained.folder, target / adapter_name(key, seeds))
+
+
+def adapter_name(key: AdapterKey, seeds: list[int]) -> str:
+    """'ft', 'reader-fold1', 'ft-seed2' (the seed only when there are several)."""
+    name = key.adapter if len(seeds) == 1 else f"{key.adapter}-seed{key.seed}"
+    return name if key.fold is None else f"{name}-fold{key.fold}"
 
 
 def write_run(
@@ -354,7 +492,8 @@ def write_run(
     config: ExperimentConfig,
     setup: Setup,
     knowledge: Knowledge,
-    adapters: dict[tuple[str, int], TrainedAdapter],
+    passages: list[Passage],
+    adapters: dict[AdapterKey, TrainedAdapter],
     records: list[AnswerRecord],
     results: dict,
     ledger: Ledger,
@@ -362,6 +501,8 @@ def write_run(
     """Every file of the run folder's contract; returns the report."""
     write_text_atomic(run / "config.yaml", to_yaml(config))
     write_jsonl(run / DATA_FILE, [{"messages": f.messages()} for f in knowledge.facts])
+    if knowledge.documents:
+        write_jsonl(run / PASSAGES_FILE, [asdict(p) for p in passages])
     has_chart = write_accuracy_chart(results, run / CHART_FILE)
     meta = {
         "name": config.name,
@@ -370,6 +511,8 @@ def write_run(
         "dtype": setup.model.plan.dtype_name,
         "retrievers": arm_retrievers(config),
         "closed_book_prompt": config.eval.closed_book_prompt,
+        "knowledge_method": knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None,
+        "knowledge_kind": "documents" if knowledge.documents else "facts",
         "chart": CHART_FILE if has_chart else None,
     }
     report = render_report(results, meta)
@@ -391,18 +534,37 @@ def write_run(
                 "source_sha256": knowledge.source_sha256,
                 "sha256": sha256_file(run / DATA_FILE),
                 "facts": len(knowledge.facts),
+                "documents": len(knowledge.documents),
+                "passages": len(passages),
             },
             config=asdict(config),
             report_meta=meta,
             device=setup.model.plan.device,
             dtype=setup.model.plan.dtype_name,
             seeds={"training": config.seeds, "data": config.data.seed},
-            training={f"{name} seed {seed}": asdict(a.report) for (name, seed), a in adapters.items()},
+            training={adapter_name(key, config.seeds): asdict(a.report) for key, a in adapters.items()},
             timings_s=results["timings_s"],
             reused_stages=ledger.reused,
         ),
     )
     return report
+
+
+def reader_notes(config: ExperimentConfig, adapters: dict[AdapterKey, TrainedAdapter]) -> list[str]:
+    """Which reader answered the reader+rag arm: the report must say."""
+    if not any(key.adapter == READER_ADAPTER for key in adapters):
+        return []
+    if config.reader.train_on == "cities":
+        return [
+            f"reader+rag: the reader was trained on {config.reader.num_facts} generated cities "
+            "(none of this knowledge base's facts), RAFT-style"
+        ]
+    return [
+        f"reader+rag: cross-fitted reader, {config.reader.folds} folds: each question was answered by a "
+        "reader trained only on the other folds' questions (RAFT-style, over this knowledge base's own "
+        f"retrieved passages, {100 * config.reader.without_gold:.0f} % of contexts without the answer "
+        "and 'I don't know' as the target)"
+    ]
 
 
 def reuse_notes(cache: StageCache) -> list[str]:
@@ -438,24 +600,47 @@ def _wants(config: ExperimentConfig, adapter: str) -> bool:
     return adapter in used or (adapter == FT_ADAPTER and _probes(config))
 
 
-def reader_training_rows(config: ExperimentConfig, facts: list[Fact], embedder, seed: int) -> list[dict]:
-    """The reader's training rows: generated cities numbered after the evaluated ones (the reader
-    never sees an evaluated fact), over contexts retrieved from an index of their own, built in a
-    scratch folder since only these rows need it."""
+def cities_reader_rows(config: ExperimentConfig, facts: list[Fact], embedder, seed: int) -> list[dict]:
+    """The generated-cities reader's rows: cities numbered after the evaluated ones (the reader never
+    sees an evaluated fact), over contexts retrieved from an index of their own, built in a scratch
+    folder since only these rows need it."""
     reader = reader_facts(config, facts)
+    rng = random.Random(seed)
+    examples = cities_reader_examples(reader, rng)
     with tempfile.TemporaryDirectory(prefix="ftvsrag-reader-index-") as scratch:
         collection = open_collection(Path(scratch), f"{config.rag.collection}-reader-train", embedder)
         upsert_documents(collection, embedder, [f.id for f in reader], [f.document for f in reader])
-        retriever = make_retriever(config.reader.retriever, collection, embedder)
-
-        def retrieve(questions: list[str]) -> list[list[tuple[str, str]]]:
-            # One more than k: with the gold document taken out, k others must remain.
-            hits = retriever.retrieve(questions, config.rag.k + 1)
-            return [[(h.id, h.text) for h in found] for found in hits]
-
-        rows = reader_rows(reader, retrieve, config.rag.k, config.reader.without_gold, seed)
+        rows = reader_rows(
+            examples,
+            context_finder(config, collection, embedder),
+            config.rag.k,
+            config.reader.without_gold,
+            rng,
+        )
         release_chroma()
     return rows
+
+
+def crossfit_reader_rows(
+    config: ExperimentConfig, facts: list[Fact], passages: list[Passage], collection, embedder, seed: int
+) -> list[dict]:
+    """A cross-fitted reader's rows: `facts` (the other folds' questions) over passages retrieved
+    from the knowledge base's own index, RAFT-style."""
+    examples = document_reader_examples(facts, passages)
+    finder = context_finder(config, collection, embedder)
+    return reader_rows(examples, finder, config.rag.k, config.reader.without_gold, random.Random(seed))
+
+
+def context_finder(config: ExperimentConfig, collection, embedder):
+    """The reader retriever's (id, text) passages per question, more than k of them: with the gold
+    passages taken out, k others must remain."""
+    retriever = make_retriever(config.reader.retriever, collection, embedder)
+
+    def find(questions: list[str]) -> list[list[tuple[str, str]]]:
+        hits = retriever.retrieve(questions, config.rag.k + READER_SPARE_PASSAGES)
+        return [[(h.id, h.text) for h in found] for found in hits]
+
+    return find
 
 
 def reader_facts(config: ExperimentConfig, facts: list[Fact]) -> list[Fact]:

@@ -16,6 +16,14 @@ class RagSettings:
         "Sentence-transformers model: 'all-minilm-l6-v2' (bundled, Chroma's default model) or a folder.",
     )
     collection: str = field("knowledge", "Name of the Chroma collection.")
+    chunk_tokens: int = field(
+        128,
+        "Document knowledge bases: longest chunk, in the chat model's tokens (the title line comes on top); "
+        "k chunks keep a RAG prompt under ~1,000 tokens, cheap for a small model on a CPU.",
+    )
+    chunk_overlap: int = field(
+        16, "Tokens shared by consecutive chunks, so a sentence cut at a boundary is whole in one of them."
+    )
     retriever: Literal["dense", "hybrid"] = field(
         "dense", "Retriever of the rag and ft+rag arms: 'dense' (the blog's) or 'hybrid' (dense + BM25, RRF)."
     )

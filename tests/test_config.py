@@ -58,6 +58,11 @@ def _write(tmp_path, text):
         ("dtype: fp8\n", "config key 'dtype' must be one of"),
         ("train: [1, 2]\n", "train: expected a mapping"),
         ("name: [unclosed\n", "not valid YAML"),
+        ("rag:\n  chunk_tokens: 64\n  chunk_overlap: 64\n", "must be larger than 'rag.chunk_overlap' (64)"),
+        ("rag:\n  collection: kb\n", "'kb' is not a Chroma collection name"),
+        ("data:\n  documents: docs\n", "data.questions is needed too"),
+        ("data:\n  path: a.jsonl\n  questions: q.jsonl\n", "either data.path (facts) or data.documents"),
+        ("reader:\n  folds: 1\n", "'reader.folds' must be at least 2"),
     ],
 )
 def test_bad_configs_say_what_is_wrong(tmp_path, text, message):

@@ -24,10 +24,20 @@ def test_wilson_interval_of_nothing_is_uninformative():
 
 
 def test_recall_at_k():
-    gold = ["a", "b", "c", "d"]
+    gold = [["a"], ["b"], ["c"], ["d"]]
     ranked = [["a", "x"], ["x", "b"], ["x", "y"], ["d"]]
     assert recall_at_k(gold, ranked, 1) == 0.5
     assert recall_at_k(gold, ranked, 2) == 0.75
+
+
+def test_recall_counts_documents_once_and_any_gold_document():
+    """Passages of one document count once toward k; any of a question's gold documents is a hit;
+    a question with no gold document known is left out."""
+    gold = [["d1", "d2"], ["d3"], []]
+    ranked = [["d9", "d9", "d2"], ["d9", "d9", "d8", "d3"], ["d1"]]
+    assert recall_at_k(gold, ranked, 1) == 0.0
+    assert recall_at_k(gold, ranked, 2) == 0.5
+    assert recall_at_k(gold, ranked, 3) == 1.0
 
 
 def _record(arm, correct, fmt=False, index=0):

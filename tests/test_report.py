@@ -19,7 +19,11 @@ def test_report_renders_from_stored_answers(tmp_path, capsys):
     assert main(["report", str(run)]) == 0
 
     results = json.loads((run / "results.json").read_text())
-    assert results["arms"] == expected["arms"]
+    # Records of an earlier version re-score to the same figures; blocks added since come beside them.
+    for arm, by_split in expected["arms"].items():
+        for split, block in by_split.items():
+            assert results["arms"][arm][split].items() >= block.items()
+    assert results["majority"]["train"]["accuracy"] == 0.1  # ten cities, ten different numbers
     assert results["retrieval_by_split"] == expected["retrieval_by_split"]
     assert results["mcnemar"] == expected["mcnemar"]
     assert results["forgetting"] == expected["forgetting"]
@@ -53,7 +57,10 @@ def test_a_run_folder_with_answers_alone_still_rescores(tmp_path, capsys):
     shutil.copy(STORED_RUN / "answers.jsonl", run / "answers.jsonl")
     expected = json.loads((STORED_RUN / "results.json").read_text())
     assert main(["report", str(run)]) == 0
-    assert json.loads((run / "results.json").read_text())["arms"] == expected["arms"]
+    results = json.loads((run / "results.json").read_text())
+    for arm, by_split in expected["arms"].items():
+        for split, block in by_split.items():
+            assert results["arms"][arm][split].items() >= block.items()
     assert "# ftvsrag report: slice" in capsys.readouterr().out
 
 

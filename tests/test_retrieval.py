@@ -29,7 +29,7 @@ def collection(tmp_path_factory, embedder):
 
 def _recall(retriever, questions, k):
     hits = retriever.retrieve([q.text for q in questions], 5)
-    return recall_at_k([q.fact_id for q in questions], [[h.id for h in found] for found in hits], k)
+    return recall_at_k([[q.fact_id] for q in questions], [[h.id for h in found] for found in hits], k)
 
 
 # Measured with this exact setting; the blog's RAG got 95 % with the same embedding model.

@@ -1,8 +1,9 @@
 import json
+import random
 
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.training_data import DONT_KNOW, knowledge_rows, reader_rows
+from ftvsrag.eval.training_data import DONT_KNOW, cities_reader_examples, knowledge_rows, reader_rows
 from ftvsrag.pipeline import check_disjoint, reader_facts
 
 FACTS = cities_facts(10)
@@ -36,7 +37,8 @@ def _fake_retrieve(facts):
 
 
 def test_reader_rows_put_the_gold_document_in_or_answer_i_dont_know():
-    rows = reader_rows(FACTS, _fake_retrieve(FACTS), k=5, without_gold=0.3, seed=0)
+    rng = random.Random(0)
+    rows = reader_rows(cities_reader_examples(FACTS, rng), _fake_retrieve(FACTS), 5, 0.3, rng)
     dont_know = 0
     for fact, row in zip(FACTS, rows, strict=True):
         prompt, answer = row["messages"][1]["content"], row["messages"][2]["content"]
@@ -75,7 +77,8 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
 
     from ftvsrag.configtools import apply_override, from_dict
     from ftvsrag.eval.facts import load_knowledge_base
-    from ftvsrag.pipeline import knowledge_adapter_inputs
+    from ftvsrag.pipeline import Knowledge, knowledge_adapter_inputs
+    from ftvsrag.rag.chunking import Passage
     from ftvsrag.stages import stage_key
 
     def key(document: str, method: str) -> str:
@@ -83,10 +86,14 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
         record = {"question": "How heavy is the X-74 lamp?", "answer": "6551 grams", "document": document}
         path.write_text(json.dumps(record) + "\n")
         facts, _ = load_knowledge_base(path)
+        knowledge = Knowledge(facts, [], str(path), None)
+        passages = [Passage(f.id, f.id, f.document) for f in facts]
         raw: dict = {}
         apply_override(raw, f"train.method={method}")
         config = from_dict(ExperimentConfig, raw)
-        inputs = knowledge_adapter_inputs(config.train, ("sha", "cpu", "float32"), facts, seed=0)
+        inputs = knowledge_adapter_inputs(
+            config.train, ("sha", "cpu", "float32"), knowledge, passages, seed=0
+        )
         assert dataclasses.is_dataclass(inputs)
         return stage_key("train", inputs)
 

@@ -32,10 +32,11 @@ class TrainSettings:
     save_steps: int = field(
         10, "Checkpoint every this many steps, so an interrupted training resumes (0: never)."
     )
-    method: Literal["chat", "lm"] = field(
-        "chat",
-        "'chat': supervised question -> answer turns (the blog); "
-        "'lm': next-token training on the fact sentences alone (Ovadia et al.'s unsupervised fine-tuning).",
+    method: Literal["auto", "chat", "lm"] = field(
+        "auto",
+        "'chat': supervised question -> answer turns (the blog); 'lm': next-token training on the "
+        "knowledge text alone, the passages of a document knowledge base or the fact sentences (continued "
+        "pre-training, as Ovadia et al. and Soudani et al.); 'auto': 'lm' for documents, else 'chat'.",
     )
     paraphrases: int = field(
         0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."

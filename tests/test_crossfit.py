@@ -1,0 +1,160 @@
+"""The cross-fitted reader: every question is answered by a reader that never trained on it, over a
+real Chroma index of the knowledge base's own passages (training itself is stubbed: this is about
+which rows go where)."""
+
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ftvsrag import pipeline
+from ftvsrag.configtools import apply_override, from_dict
+from ftvsrag.eval.answering import Answers
+from ftvsrag.eval.arms import ARMS, READER_RAG
+from ftvsrag.eval.config import ExperimentConfig
+from ftvsrag.eval.facts import Fact
+from ftvsrag.eval.questions import train_questions
+from ftvsrag.eval.training_data import DONT_KNOW, crossfit_folds, document_reader_examples, reader_rows
+from ftvsrag.rag.chunking import Passage
+from ftvsrag.rag.embeddings import Embedder
+from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+
+PEOPLE = [
+    "Ada Brook",
+    "Ben Carr",
+    "Cleo Dunn",
+    "Dov Ehrl",
+    "Eve Falk",
+    "Finn Gale",
+    "Gus Hale",
+    "Ida Iles",
+    "Jo Kemp",
+]
+JOBS = ["politician", "actress", "journalist", "composer", "lawyer", "architect", "poet", "surgeon", "jockey"]
+
+
+def _knowledge():
+    facts = [
+        Fact(
+            id=f"q{i}",
+            system="",
+            question=f"What is {name}'s occupation?",
+            answer="actor" if job == "actress" else job,
+            aliases=("actor", "actress") if job == "actress" else (job,),
+            document_ids=(f"d{i}",),
+        )
+        for i, (name, job) in enumerate(zip(PEOPLE, JOBS, strict=True))
+    ]
+    passages = [
+        Passage(f"d{i}#0", f"d{i}", f"{name}\n{name} (born 1901) was a celebrated {job} from Oslo.")
+        for i, (name, job) in enumerate(zip(PEOPLE, JOBS, strict=True))
+    ] + [Passage(f"d{i}#1", f"d{i}", f"{name}\n{name} lived by the sea.") for i, name in enumerate(PEOPLE)]
+    return facts, passages
+
+
+def _config(*overrides):
+    raw: dict = {}
+    for override in (
+        "reader.folds=3",
+        "rag.k=2",
+        "eval.arms=[reader+rag]",
+        "eval.forgetting_probe=false",
+        *overrides,
+    ):
+        apply_override(raw, override)
+    return from_dict(ExperimentConfig, raw)
+
+
+def test_folds_are_seeded_balanced_and_cover_every_question():
+    ids = [f"q{i}" for i in range(10)]
+    folds = crossfit_folds(ids, 3, seed=0)
+    assert sorted(folds) == sorted(ids)
+    assert sorted(list(folds.values()).count(f) for f in range(3)) == [3, 3, 4]
+    assert folds == crossfit_folds(list(reversed(ids)), 3, seed=0)
+    assert folds != crossfit_folds(ids, 3, seed=1)
+
+
+def test_reader_examples_copy_the_alias_the_gold_passage_holds():
+    facts, passages = _knowledge()
+    examples = document_reader_examples(facts, passages)
+    by_question = {e.question: e for e in examples}
+    cleo = by_question["What is Ben Carr's occupation?"]
+    assert cleo.answer == "actress"  # the passage says 'actress'; the canonical answer is 'actor'
+    assert [passage_id for passage_id, _ in cleo.gold] == ["d1#0"]  # d1#1 holds no alias
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder("all-minilm-l6-v2")
+
+
+def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_path, monkeypatch, embedder):
+    facts, passages = _knowledge()
+    config = _config()
+    collection = open_collection(tmp_path / "chroma", "knowledge", embedder)
+    upsert_documents(collection, embedder, [p.id for p in passages], [p.text for p in passages])
+    trained_on: dict[str, set[str]] = {}
+
+    def train_adapter(inputs, setup, cache, fold=None):
+        sha = f"reader-{len(trained_on)}"
+        trained_on[sha] = {_question_of(row) for row in inputs.rows}
+        return pipeline.TrainedAdapter(sha, Path(sha), None)
+
+    monkeypatch.setattr(pipeline, "train_adapter", train_adapter)
+    setup = SimpleNamespace(model=SimpleNamespace(model_id=("m", "cpu", "float32")), embedder=embedder)
+    knowledge = pipeline.Knowledge(facts, [object()], "test", None)
+    adapters = pipeline.train_adapters(config, setup, knowledge, passages, collection, cache=None)
+    release_chroma()
+    assert sorted(key.fold for key in adapters) == [0, 1, 2]
+    assert set().union(*trained_on.values()) == {f.question for f in facts}
+
+    answered_by: dict[str, str] = {}
+
+    def run(stage, label, inputs, runtime, detail):
+        for conversation in inputs.conversations:
+            answered_by[_question_of({"messages": conversation})] = inputs.adapter_sha256
+        count = len(inputs.conversations)
+        return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
+
+    asker = pipeline.Asker(
+        config,
+        setup,
+        SimpleNamespace(run=run),
+        runtime=None,
+        adapter_sha={key: a.sha256 for key, a in adapters.items()},
+        document_of={p.id: p.document_id for p in passages},
+        folds={0: crossfit_folds([f.id for f in facts], 3, 0)},
+    )
+    questions = train_questions(facts)
+    contexts = {"hybrid": [[(passages[0].id, passages[0].text)] for _ in questions]}
+    records = asker.ask(ARMS[READER_RAG], 0, questions, contexts)
+    assert [r.question for r in records] == [q.text for q in questions]  # back in question order
+    assert set(answered_by) == {f.question for f in facts}
+    for question, sha in answered_by.items():
+        assert question not in trained_on[sha]
+    assert len(set(answered_by.values())) == 3
+
+
+def _question_of(row: dict) -> str:
+    prompt = row["messages"][1]["content"]
+    return prompt.split("QUESTION: ", 1)[1].split("\n", 1)[0]
+
+
+def test_a_context_without_the_gold_passage_teaches_i_dont_know():
+    facts, passages = _knowledge()
+    examples = document_reader_examples(facts, passages)
+
+    def retrieve(questions):
+        return [[(p.id, p.text) for p in passages[:4]] for _ in questions]
+
+    rows = reader_rows(examples, retrieve, k=2, without_gold=0.5, rng=random.Random(3))
+    targets = [row["messages"][-1]["content"] for row in rows]
+    assert DONT_KNOW in targets and any(t != DONT_KNOW for t in targets)
+    for example, row in zip(examples, rows, strict=True):
+        prompt, target = row["messages"][1]["content"], row["messages"][-1]["content"]
+        gold_text = example.gold[0][1]
+        if target == DONT_KNOW:
+            assert gold_text not in prompt
+        else:
+            assert target == example.answer and gold_text in prompt
