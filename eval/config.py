@@ -86,6 +86,11 @@ class EvalSettings:
         "the training conversation's own system prompt and question.",
     )
     max_new_tokens: int = field(24, "Longest answer generated (the training answers are 16-17 tokens).")
+    retry_cut_answers: int = field(
+        0,
+        "Answers cut at max_new_tokens are generated again up to this many tokens (0: never), so that no "
+        "answer is scored wrong only because the limit stopped it before its point.",
+    )
     probe_max_new_tokens: int = field(32, "Longest answer to a probe question (the base model is wordy).")
     first_n: int = field(20, "Also report accuracy on the first N questions (the blog scored 20).")
     group_by: str | None = field(

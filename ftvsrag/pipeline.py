@@ -387,14 +387,14 @@ class Asker:
                 accepted=list(accepted_answers(q.fact_id)) if probe else [],
                 aliases=list(q.aliases),
                 gold_documents=list(q.gold_documents),
-                truncated=generated >= limit,
+                truncated=cut,
                 extra=dict(q.extra),
                 retriever=retriever,
                 retrieved_ids=[passage_id for passage_id, _ in hits],
                 retrieved_texts=[text for _, text in hits],
                 retrieved_documents=[self.document_of[passage_id] for passage_id, _ in ranking],
             ).scored()
-            for q, messages, (text, tokens, generated), hits, ranking in zip(
+            for q, messages, (text, tokens, _generated, cut), hits, ranking in zip(
                 questions, conversations, answers, found, ranked, strict=True
             )
         ]
@@ -407,24 +407,50 @@ class Asker:
         conversations: list[list[dict[str, str]]],
         limit: int,
         probe: bool,
-    ) -> list[tuple[str, int, int]]:
-        """(text, prompt tokens, generated tokens) per question, in order. A cross-fitted reader
+    ) -> list[tuple[str, int, int, bool]]:
+        """(text, prompt tokens, generated tokens, cut at the limit) per question, in order. Answers
+        cut at `limit` are asked again up to `eval.retry_cut_answers` tokens (greedy decoding repeats
+        the same start), so that a limit does not score an answer wrong before it reaches its point."""
+        everyone = list(range(len(questions)))
+        results = self.generate(arm, seed, questions, conversations, everyone, limit, probe)
+        longer = self.config.eval.retry_cut_answers
+        cut = [p for p in everyone if results[p][2] >= limit]
+        if cut and longer > limit:
+            results |= self.generate(arm, seed, questions, conversations, cut, longer, probe, retry=True)
+        return [
+            (text, tokens, generated, generated >= (longer if p in cut and longer > limit else limit))
+            for p, (text, tokens, generated) in sorted(results.items())
+        ]
+
+    def generate(
+        self,
+        arm: Arm,
+        seed: int,
+        questions: list[Question],
+        conversations: list[list[dict[str, str]]],
+        positions: list[int],
+        limit: int,
+        probe: bool,
+        retry: bool = False,
+    ) -> dict[int, tuple[str, int, int]]:
+        """The answers at `positions` through the cached answering stage. A cross-fitted reader
         answers each fold's questions with the adapter trained without them."""
         fold_of = self.folds.get(seed, {}) if arm.adapter == READER_ADAPTER else {}
         groups: dict[int | None, list[int]] = {}
-        for position, question in enumerate(questions):
-            groups.setdefault(fold_of.get(question.fact_id), []).append(position)
+        for position in positions:
+            groups.setdefault(fold_of.get(questions[position].fact_id), []).append(position)
         label = f"{'probe' if probe else 'answer'}:{arm.name}"
-        results: list[tuple[str, int, int]] = [("", 0, 0)] * len(questions)
-        for fold, positions in groups.items():
+        results: dict[int, tuple[str, int, int]] = {}
+        for fold, members in groups.items():
             adapter = self.adapter_sha[AdapterKey(arm.adapter, seed, fold)] if arm.adapter else None
             inputs = AnswerInputs(
-                self.setup.model.model_id, adapter, [conversations[p] for p in positions], limit
+                self.setup.model.model_id, adapter, [conversations[p] for p in members], limit
             )
             detail = f"{questions[0].split}, seed {seed}" + (f", fold {fold}" if fold is not None else "")
+            detail += f", {len(members)} cut answers up to {limit} tokens" if retry else ""
             out = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
             for position, *answer in zip(
-                positions, out.texts, out.prompt_tokens, out.generated_tokens, strict=True
+                members, out.texts, out.prompt_tokens, out.generated_tokens, strict=True
             ):
                 results[position] = tuple(answer)
         return results
