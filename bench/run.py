@@ -75,51 +75,15 @@ class CommandRun:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--skip-cold", action="store_true", help="no cold run: reuse the user's model cache")
-    parser.add_argument("--questions", type=int, default=100, help="questions for batched vs naive (100)")
-    parser.add_argument(
-        "--only-training", action="store_true", help="only the TRL loss vs labelled loss comparison"
-    )
-    parser.add_argument(
-        "--only-documents",
-        action="store_true",
-        help="only the document knowledge base: chunking, indexing, s/question (writes bench-documents.json)",
-    )
-    parser.add_argument("--repeats", type=int, default=2, help="trainings per loss path, alternated (2)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench.json", help="where to write (bench.json)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a config override for every run, e.g. --set data.num_cities=10 (a quick look; the figures "
-        "then describe that smaller run)",
-    )
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
 
     import torch
 
     from ftvsrag.train.model import default_cache_dir, plan_device
 
     plan = plan_device("auto")
-    if args.only_documents:
-        measured = document_bench(plan, default_cache_dir())
-        measured["machine"] = {
-            "device": plan.device,
-            "threads": torch.get_num_threads(),
-            "commit": _git_commit(),
-        }
-        (REPO / "bench-documents.json").write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
-        print("\n".join(document_lines(measured)))
-        return 0
-    if args.only_training:
-        comparison = training_loss_paths(default_cache_dir(), plan, args.repeats)
-        print(json.dumps(comparison, indent=2))
-        print(training_line(comparison))
-        return 0
+    if args.only_documents or args.only_training:
+        return run_one_part(args, plan)
     peaks = [matmul_gflops(plan.device, plan.dtype)]
     print(f"==> matmul peak: {peaks[0]:.1f} GFLOP/s ({plan.device}, {plan.dtype_name})", flush=True)
     shutil.rmtree(WORK, ignore_errors=True)
@@ -156,6 +120,55 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(bench, indent=2) + "\n", encoding="utf-8")
     print(render_table(bench))
     print(f"\nwrote {args.out}")
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skip-cold", action="store_true", help="no cold run: reuse the user's model cache")
+    parser.add_argument("--questions", type=int, default=100, help="questions for batched vs naive (100)")
+    parser.add_argument(
+        "--only-training", action="store_true", help="only the TRL loss vs labelled loss comparison"
+    )
+    parser.add_argument(
+        "--only-documents",
+        action="store_true",
+        help="only the document knowledge base: chunking, indexing, s/question (writes bench-documents.json)",
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="trainings per loss path, alternated (2)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench.json", help="where to write (bench.json)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every run, e.g. --set data.num_cities=10 (a quick look; the figures "
+        "then describe that smaller run)",
+    )
+    return parser.parse_args(argv)
+
+
+def run_one_part(args: argparse.Namespace, plan) -> int:
+    """`--only-documents` or `--only-training`: that part alone, printed (and, for documents, written)."""
+    import torch
+
+    from ftvsrag.train.model import default_cache_dir
+
+    if args.only_documents:
+        measured = document_bench(plan, default_cache_dir())
+        measured["machine"] = {
+            "device": plan.device,
+            "threads": torch.get_num_threads(),
+            "commit": _git_commit(),
+        }
+        (REPO / "bench-documents.json").write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+        print("\n".join(document_lines(measured)))
+        return 0
+    comparison = training_loss_paths(default_cache_dir(), plan, args.repeats)
+    print(json.dumps(comparison, indent=2))
+    print(training_line(comparison))
     return 0
 
 

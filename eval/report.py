@@ -321,7 +321,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         ("Majority baseline (the answer prior)", "\n".join(majority_lines(results))),
         ("Accuracy by question group", groups_table(results)),
         ("Strict accuracy by answer kind", kinds_table(results)),
-        ("Retrieval (gold document among the top k)", retrieval_table(results)),
+        ("Retrieval (a gold document among the first k documents retrieved)", retrieval_table(results)),
         ("Paired comparisons (same questions)", comparisons_table(results)),
         ("Forgetting", forgetting_line(results)),
         ("Cost per arm", costs_table(results)),

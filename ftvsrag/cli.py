@@ -45,11 +45,16 @@ def _add_experiment_commands(commands) -> None:
     run = commands.add_parser(
         "run",
         help="run an experiment from a YAML config and print its report",
-        description="Run every arm of a config on its knowledge base and write runs/<name>/ "
-        "(config.yaml, manifest.json, answers.jsonl, results.json, report.md, adapters/, chroma/). "
-        "Stages whose inputs are unchanged since an earlier run (index, adapters, answers) are reused "
-        "from runs/.cache/; an interrupted training resumes from its last checkpoint.",
-        epilog="Example: ftvsrag run configs/cities.yaml train.epochs=5 rag.k=3",
+        description="Run every arm of a config on its knowledge base and write runs/<name>/\n"
+        "(config.yaml, manifest.json, answers.jsonl, results.json, report.md, adapters/, chroma/).\n"
+        "Stages whose inputs are unchanged since an earlier run (index, adapters, answers) are\n"
+        "reused from runs/.cache/; an interrupted training resumes from its last checkpoint.",
+        epilog="examples:\n"
+        "  ftvsrag run configs/cities.yaml train.epochs=5 rag.k=3\n"
+        "  ftvsrag run configs/documents.yaml data.documents=DOCS data.questions=Q.jsonl name=mine\n\n"
+        "DOCS: a JSONL file of {id, title?, text} records or a folder of .txt/.md files.\n"
+        "Q.jsonl: {question, answer} or {question, answers: [aliases]} records.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_arguments(run, "configs/cities.yaml")
     run.add_argument(

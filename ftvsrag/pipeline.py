@@ -530,17 +530,7 @@ def write_run(
     if knowledge.documents:
         write_jsonl(run / PASSAGES_FILE, [asdict(p) for p in passages])
     has_chart = write_accuracy_chart(results, run / CHART_FILE)
-    meta = {
-        "name": config.name,
-        "model": config.model,
-        "device": setup.model.plan.device,
-        "dtype": setup.model.plan.dtype_name,
-        "retrievers": arm_retrievers(config),
-        "closed_book_prompt": config.eval.closed_book_prompt,
-        "knowledge_method": knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None,
-        "knowledge_kind": "documents" if knowledge.documents else "facts",
-        "chart": CHART_FILE if has_chart else None,
-    }
+    meta = report_meta(config, setup, knowledge, CHART_FILE if has_chart else None)
     report = render_report(results, meta)
     write_jsonl(run / "answers.jsonl", [r.to_json() for r in records])
     write_json(run / "results.json", results)
@@ -574,6 +564,21 @@ def write_run(
         ),
     )
     return report
+
+
+def report_meta(config: ExperimentConfig, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:
+    """What the report says about the run beside its results (kept in the manifest for `report`)."""
+    return {
+        "name": config.name,
+        "model": config.model,
+        "device": setup.model.plan.device,
+        "dtype": setup.model.plan.dtype_name,
+        "retrievers": arm_retrievers(config),
+        "closed_book_prompt": config.eval.closed_book_prompt,
+        "knowledge_method": knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None,
+        "knowledge_kind": "documents" if knowledge.documents else "facts",
+        "chart": chart,
+    }
 
 
 def reader_notes(config: ExperimentConfig, adapters: dict[AdapterKey, TrainedAdapter]) -> list[str]:
