@@ -118,9 +118,10 @@ def crossfit_folds(fact_ids: list[str], folds: int, seed: int) -> dict[str, int]
 
 def document_reader_examples(facts: list[Fact], passages: list) -> list[ReaderExample]:
     """The user's own questions as reader examples. Gold passages: those of the question's gold
-    documents (its own passage, for a fact) that contain an answer alias, or all of them when none
-    does; with no gold documents known, any passage that contains an alias. The target is the first
-    alias the gold passages contain, so the reader learns to copy the answer as the text words it."""
+    documents (its own passage, for a fact) that contain an answer alias; with no gold documents
+    known, any passage that contains one. The target is the first alias the gold passages contain,
+    so the reader learns to copy the answer as the text words it. A question whose passages never
+    state its answer is left out: it could only teach the reader to answer from somewhere else."""
     by_document: dict[str, list] = {}
     for passage in passages:
         by_document.setdefault(passage.document_id, []).append(passage)
@@ -130,12 +131,11 @@ def document_reader_examples(facts: list[Fact], passages: list) -> list[ReaderEx
         aliases = fact.aliases or (fact.answer,)
         wordings = [f" {normalise_text(alias)} " for alias in aliases]
         own = [p for d in fact.document_ids or (fact.id,) for p in by_document.get(d, [])]
-        holding = [p for p in own or passages if any(w in normalised[p.id] for w in wordings)]
-        gold = holding or own
+        gold = [p for p in own or passages if any(w in normalised[p.id] for w in wordings)]
         if not gold:
             continue
         found = " ".join(normalised[p.id] for p in gold)
-        answer = next((a for a, w in zip(aliases, wordings, strict=True) if w in found), fact.answer)
+        answer = next(a for a, w in zip(aliases, wordings, strict=True) if w in found)
         examples.append(ReaderExample(fact.question, [(p.id, p.text) for p in gold], answer))
     return examples
 

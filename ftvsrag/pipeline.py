@@ -658,6 +658,11 @@ def crossfit_reader_rows(
     """A cross-fitted reader's rows: `facts` (the other folds' questions) over passages retrieved
     from the knowledge base's own index, RAFT-style."""
     examples = document_reader_examples(facts, passages)
+    if not examples:
+        raise UserInputError(
+            "the cross-fitted reader has nothing to learn from: no training question's answer appears in "
+            "its passages; set reader.train_on=cities"
+        )
     finder = context_finder(config, collection, embedder)
     return reader_rows(examples, finder, config.rag.k, config.reader.without_gold, random.Random(seed))
 

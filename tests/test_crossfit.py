@@ -158,3 +158,18 @@ def test_a_context_without_the_gold_passage_teaches_i_dont_know():
             assert gold_text not in prompt
         else:
             assert target == example.answer and gold_text in prompt
+
+
+def test_a_question_its_passages_never_answer_teaches_no_reading():
+    facts, passages = _knowledge()
+    silent = Fact(
+        "q9",
+        "",
+        "What is Zed Young's occupation?",
+        "talent manager",
+        aliases=("talent manager",),
+        document_ids=("d0",),
+    )
+    examples = document_reader_examples([*facts, silent], passages)
+    assert len(examples) == len(facts)
+    assert "What is Zed Young's occupation?" not in {e.question for e in examples}
