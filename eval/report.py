@@ -226,10 +226,25 @@ def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = No
         part
         for part in (
             _best_sentence(results, scored, best, split),
-            _fine_tune_sentence(scored, method),
+            _fine_tune_sentence(results, scored, split, method),
+            _collapse_sentence(scored),
         )
         if part
     )
+
+
+def _collapse_sentence(scored: dict[str, Any]) -> str:
+    """Arms that gave one and the same answer to most questions: they answer the prior, not the question."""
+    collapsed = [
+        f"{arm} gave {_quoted(m['top_answer'])} to {_pct(m['top_answer_share'])} of the questions"
+        for arm, m in scored.items()
+        if m.get("top_answer_share", 0) > 0.5 and m["n"] > 1
+    ]
+    return f"Collapsed: {'; '.join(collapsed)}." if collapsed else ""
+
+
+def _quoted(answer: str) -> str:
+    return "an empty answer" if not answer else f"'{answer[:40]}'"
 
 
 def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, split: str) -> str:
@@ -244,12 +259,17 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
             f"{_pct(block['accuracy'])}, is not significantly above {prior} (McNemar p = {_p(versus['p'])})."
         )
     ties = [arm for arm in scored if arm != best and not _beats(results, split, best, arm)]
-    sentence = f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} strict accuracy"
-    sentence += f", significantly above {prior}" if prior else ""
+    above_prior = f", significantly above {prior}" if prior else ""
     if not ties:
-        return sentence + f" and above every other arm (McNemar p < {SIGNIFICANT})."
+        return (
+            f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} strict accuracy"
+            f"{above_prior} and above every other arm (McNemar p < {SIGNIFICANT})."
+        )
     named = ", ".join(f"{arm} ({_pct(scored[arm]['accuracy'])})" for arm in ties)
-    return sentence + f"; not told apart from {named} on these questions (McNemar p ≥ {SIGNIFICANT})."
+    return (
+        f"Highest on the `{split}` questions: {best} at {_pct(block['accuracy'])}{above_prior}, but not "
+        f"significantly above {named} (McNemar p ≥ {SIGNIFICANT}): no single arm is best on these questions."
+    )
 
 
 def _beats(results: dict[str, Any], split: str, winner: str, other: str) -> bool:
@@ -263,23 +283,29 @@ def _beats(results: dict[str, Any], split: str, winner: str, other: str) -> bool
     return pair["p"] < SIGNIFICANT and sign * pair["change"] > 0
 
 
-def _fine_tune_sentence(scored: dict[str, Any], method: str | None) -> str:
+def _fine_tune_sentence(
+    results: dict[str, Any], scored: dict[str, Any], split: str, method: str | None
+) -> str:
     """What the knowledge fine-tune learned: facts, only the answer prior, or only a format."""
     ft, rag = scored.get(FT), scored.get(RAG)
     if not ft:
         return ""
     how = {"lm": " (continued pre-training on the documents)", "chat": " (question -> answer turns)"}
     sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {_pct(ft['accuracy'])} correctly"
-    if "top_answer_share" in ft:
+    if ft.get("top_answer_share", 0) * ft["n"] >= 2:  # an answer given more than once
+        share = _pct(ft["top_answer_share"])
+        sentence += f"; its most frequent answer, {_quoted(ft['top_answer'])}, is {share} of all"
+    versus, prior = ft.get("vs_majority"), (results.get("majority") or {}).get(split)
+    if versus and prior and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
         sentence += (
-            f"; its most frequent answer, '{ft['top_answer'][:40]}', is {_pct(ft['top_answer_share'])} of all"
+            f". That is not significantly above always answering '{prior['answer']}' "
+            f"({_pct(prior['accuracy'])}, McNemar p = {_p(versus['p'])}): what it learned is at most the "
+            "answer prior, not these facts"
         )
-    versus = ft.get("vs_majority")
-    if versus and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
+    elif versus and prior:
         sentence += (
-            ". That is not significantly above always giving the most common answer "
-            f"(McNemar p = {_p(versus['p'])}): its score is the answer prior, "
-            "not knowledge of these questions"
+            f", significantly above always answering '{prior['answer']}' ({_pct(prior['accuracy'])}): "
+            "it recalls some of the facts it was trained on"
         )
     sentence += "."
     if (

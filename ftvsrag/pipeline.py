@@ -413,7 +413,7 @@ class Asker:
         the same start), so that a limit does not score an answer wrong before it reaches its point."""
         everyone = list(range(len(questions)))
         results = self.generate(arm, seed, questions, conversations, everyone, limit, probe)
-        longer = self.config.eval.retry_cut_answers
+        longer = 0 if probe else self.config.eval.retry_cut_answers  # the probe keeps its own limit
         cut = [p for p in everyone if results[p][2] >= limit]
         if cut and longer > limit:
             results |= self.generate(arm, seed, questions, conversations, cut, longer, probe, retry=True)
