@@ -5,24 +5,21 @@ reads. Everything is validated before the run folder exists, and the folder is p
 
 from __future__ import annotations
 
-import random
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
 
+from ftvsrag.asking import AdapterKey, Asker, retriever_of
 from ftvsrag.configtools import to_yaml
-from ftvsrag.errors import UserInputError
-from ftvsrag.eval.answering import ANSWER, AnswerInputs, AnswerRuntime
-from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER, Arm
+from ftvsrag.eval.answering import AnswerRuntime
+from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER
 from ftvsrag.eval.chart import write_accuracy_chart
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases, load_questions
 from ftvsrag.eval.generate import BatchLimits, batch_limits
 from ftvsrag.eval.manifest import build_manifest
 from ftvsrag.eval.models import AnsweringModels
-from ftvsrag.eval.probe import accepted_answers, general_questions
+from ftvsrag.eval.probe import general_questions
 from ftvsrag.eval.questions import (
     PARAPHRASE,
     TRAIN,
@@ -37,11 +34,8 @@ from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
 from ftvsrag.eval.training_data import (
-    cities_reader_examples,
     crossfit_folds,
-    document_reader_examples,
     knowledge_rows,
-    reader_rows,
 )
 from ftvsrag.files import (
     atomic_dir,
@@ -55,9 +49,9 @@ from ftvsrag.rag.chunking import Passage, chunk_documents
 from ftvsrag.rag.documents import Document, load_documents
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
-from ftvsrag.rag.prompts import closed_book_messages, rag_messages
 from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+from ftvsrag.reader_rows import cities_reader_rows, crossfit_reader_rows
 from ftvsrag.stages import Ledger, StageCache, stage_key
 from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
 from ftvsrag.train.config import TrainSettings
@@ -76,8 +70,6 @@ CACHE_DIR = ".cache"
 """Under runs_dir: stage outputs shared by every run (see ftvsrag/stages.py)."""
 CHART_FILE = "accuracy.png"
 PASSAGES_FILE = "passages.jsonl"
-READER_SPARE_PASSAGES = 5
-"""Passages retrieved beyond k for a reader's training context, to stand in for the gold ones."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +95,6 @@ class Setup:
     model: ModelRuntime
     limits: BatchLimits
     embedder: Embedder | None
-
-
-class AdapterKey(NamedTuple):
-    adapter: str
-    seed: int
-    fold: int | None = None
-    """The cross-fitting fold a reader was trained without (None: no cross-fitting)."""
 
 
 @dataclass(frozen=True)
@@ -346,123 +331,6 @@ def make_asker(
     )
 
 
-@dataclass(frozen=True)
-class Asker:
-    """Asks one arm one list of questions through the cached answering stage."""
-
-    config: ExperimentConfig
-    setup: Setup
-    cache: StageCache
-    runtime: AnswerRuntime
-    adapter_sha: dict[AdapterKey, str]
-    document_of: dict[str, str]
-    """Each passage's document."""
-    folds: dict[int, dict[str, int]]
-    """Per seed, each question's cross-fitting fold: its reader was trained on the other folds."""
-
-    def ask(
-        self, arm: Arm, seed: int, questions: list[Question], contexts: dict, probe: bool = False
-    ) -> list[AnswerRecord]:
-        retriever = retriever_of(arm, self.config) if arm.uses_retrieval else None
-        ranked = contexts.get(retriever, [()] * len(questions))
-        found = [hits[: self.config.rag.k] for hits in ranked]
-        conversations = [
-            rag_messages(q.text, [text for _, text in hits]) if retriever else self.closed_book(q, probe)
-            for q, hits in zip(questions, found, strict=True)
-        ]
-        limit = self.config.eval.probe_max_new_tokens if probe else self.config.eval.max_new_tokens
-        answers = self.answers(arm, seed, questions, conversations, limit, probe)
-        return [
-            AnswerRecord(
-                arm=arm.name,
-                split=q.split,
-                seed=seed,
-                id=q.fact_id,
-                question=q.text,
-                gold=q.gold,
-                messages=messages,
-                output=text,
-                prompt_tokens=tokens,
-                stale_gold=q.stale,
-                accepted=list(accepted_answers(q.fact_id)) if probe else [],
-                aliases=list(q.aliases),
-                gold_documents=list(q.gold_documents),
-                truncated=cut,
-                extra=dict(q.extra),
-                retriever=retriever,
-                retrieved_ids=[passage_id for passage_id, _ in hits],
-                retrieved_texts=[text for _, text in hits],
-                retrieved_documents=[self.document_of[passage_id] for passage_id, _ in ranking],
-            ).scored()
-            for q, messages, (text, tokens, _generated, cut), hits, ranking in zip(
-                questions, conversations, answers, found, ranked, strict=True
-            )
-        ]
-
-    def answers(
-        self,
-        arm: Arm,
-        seed: int,
-        questions: list[Question],
-        conversations: list[list[dict[str, str]]],
-        limit: int,
-        probe: bool,
-    ) -> list[tuple[str, int, int, bool]]:
-        """(text, prompt tokens, generated tokens, cut at the limit) per question, in order. Answers
-        cut at `limit` are asked again up to `eval.retry_cut_answers` tokens (greedy decoding repeats
-        the same start), so that a limit does not score an answer wrong before it reaches its point."""
-        everyone = list(range(len(questions)))
-        results = self.generate(arm, seed, questions, conversations, everyone, limit, probe)
-        longer = 0 if probe else self.config.eval.retry_cut_answers  # the probe keeps its own limit
-        cut = [p for p in everyone if results[p][2] >= limit]
-        if cut and longer > limit:
-            results |= self.generate(arm, seed, questions, conversations, cut, longer, probe, retry=True)
-        return [
-            (text, tokens, generated, generated >= (longer if p in cut and longer > limit else limit))
-            for p, (text, tokens, generated) in sorted(results.items())
-        ]
-
-    def generate(
-        self,
-        arm: Arm,
-        seed: int,
-        questions: list[Question],
-        conversations: list[list[dict[str, str]]],
-        positions: list[int],
-        limit: int,
-        probe: bool,
-        retry: bool = False,
-    ) -> dict[int, tuple[str, int, int]]:
-        """The answers at `positions` through the cached answering stage. A cross-fitted reader
-        answers each fold's questions with the adapter trained without them."""
-        fold_of = self.folds.get(seed, {}) if arm.adapter == READER_ADAPTER else {}
-        groups: dict[int | None, list[int]] = {}
-        for position in positions:
-            groups.setdefault(fold_of.get(questions[position].fact_id), []).append(position)
-        label = f"{'probe' if probe else 'answer'}:{arm.name}"
-        results: dict[int, tuple[str, int, int]] = {}
-        for fold, members in groups.items():
-            adapter = self.adapter_sha[AdapterKey(arm.adapter, seed, fold)] if arm.adapter else None
-            inputs = AnswerInputs(
-                self.setup.model.model_id, adapter, [conversations[p] for p in members], limit
-            )
-            detail = f"{questions[0].split}, seed {seed}" + (f", fold {fold}" if fold is not None else "")
-            detail += f", {len(members)} cut answers up to {limit} tokens" if retry else ""
-            out = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
-            for position, *answer in zip(
-                members, out.texts, out.prompt_tokens, out.generated_tokens, strict=True
-            ):
-                results[position] = tuple(answer)
-        return results
-
-    def closed_book(self, question: Question, probe: bool) -> list[dict[str, str]]:
-        """The blog asked its fine-tune with its own instruction prompt; 'training' asks in the
-        training format. The probe keeps its own plain wording."""
-        if probe or self.config.eval.closed_book_prompt == "training":
-            return question.messages()
-        return closed_book_messages(question.text)
-
-
 def answer_splits(
     config: ExperimentConfig, setup: Setup, questions: QuestionSets, collection, asker: Asker, ledger: Ledger
 ) -> list[AnswerRecord]:
@@ -612,10 +480,6 @@ def retrievers_needed(config: ExperimentConfig) -> list[str]:
     return sorted({retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
 
 
-def retriever_of(arm: Arm, config: ExperimentConfig) -> str:
-    return config.reader.retriever if arm.adapter == READER_ADAPTER else config.rag.retriever
-
-
 def arm_retrievers(config: ExperimentConfig) -> dict[str, str]:
     arms = [ARMS[name] for name in config.eval.arms]
     return {arm.name: retriever_of(arm, config) for arm in arms if arm.uses_retrieval}
@@ -629,72 +493,3 @@ def _wants(config: ExperimentConfig, adapter: str) -> bool:
     """Whether a run needs the adapter: an arm uses it, or (the knowledge fine-tune) the probe does."""
     used = {ARMS[name].adapter for name in config.eval.arms}
     return adapter in used or (adapter == FT_ADAPTER and _probes(config))
-
-
-def cities_reader_rows(config: ExperimentConfig, facts: list[Fact], embedder, seed: int) -> list[dict]:
-    """The generated-cities reader's rows: cities numbered after the evaluated ones (the reader never
-    sees an evaluated fact), over contexts retrieved from an index of their own, built in a scratch
-    folder since only these rows need it."""
-    reader = reader_facts(config, facts)
-    rng = random.Random(seed)
-    examples = cities_reader_examples(reader, rng)
-    with tempfile.TemporaryDirectory(prefix="ftvsrag-reader-index-") as scratch:
-        collection = open_collection(Path(scratch), f"{config.rag.collection}-reader-train", embedder)
-        upsert_documents(collection, embedder, [f.id for f in reader], [f.document for f in reader])
-        rows = reader_rows(
-            examples,
-            context_finder(config, collection, embedder),
-            config.rag.k,
-            config.reader.without_gold,
-            rng,
-        )
-        release_chroma()
-    return rows
-
-
-def crossfit_reader_rows(
-    config: ExperimentConfig, facts: list[Fact], passages: list[Passage], collection, embedder, seed: int
-) -> list[dict]:
-    """A cross-fitted reader's rows: `facts` (the other folds' questions) over passages retrieved
-    from the knowledge base's own index, RAFT-style."""
-    examples = document_reader_examples(facts, passages)
-    if not examples:
-        raise UserInputError(
-            "the cross-fitted reader has nothing to learn from: no training question's answer appears in "
-            "its passages; set reader.train_on=cities"
-        )
-    finder = context_finder(config, collection, embedder)
-    return reader_rows(examples, finder, config.rag.k, config.reader.without_gold, random.Random(seed))
-
-
-def context_finder(config: ExperimentConfig, collection, embedder):
-    """The reader retriever's (id, text) passages per question, more than k of them: with the gold
-    passages taken out, k others must remain."""
-    retriever = make_retriever(config.reader.retriever, collection, embedder)
-
-    def find(questions: list[str]) -> list[list[tuple[str, str]]]:
-        hits = retriever.retrieve(questions, config.rag.k + READER_SPARE_PASSAGES)
-        return [[(h.id, h.text) for h in found] for found in hits]
-
-    return find
-
-
-def reader_facts(config: ExperimentConfig, facts: list[Fact]) -> list[Fact]:
-    """Generated cities numbered after the evaluated ones: the reader never sees an evaluated fact."""
-    first_city = config.data.num_cities + 1 if not config.data.path else 1
-    reader = cities_facts(config.reader.num_facts, config.data.seed, first_city=first_city)
-    check_disjoint(reader, facts)
-    return reader
-
-
-def check_disjoint(reader: list[Fact], evaluated: list[Fact]) -> None:
-    seen = (
-        {f.question for f in evaluated}
-        | {f.document for f in evaluated}
-        | {f.subject for f in evaluated if f.subject}
-    )
-    overlap = [f for f in reader if {f.question, f.document, f.subject} & seen]
-    if overlap:
-        raise UserInputError(
-            f"the reader's training facts overlap the evaluated ones (e.g. {overlap[0].question!r})"
-        )

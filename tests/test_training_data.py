@@ -4,7 +4,7 @@ import random
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import cities_facts
 from ftvsrag.eval.training_data import DONT_KNOW, cities_reader_examples, knowledge_rows, reader_rows
-from ftvsrag.pipeline import check_disjoint, reader_facts
+from ftvsrag.reader_rows import check_disjoint, reader_facts
 
 FACTS = cities_facts(10)
 
