@@ -4,6 +4,7 @@ the RAFT-style reader (answer from retrieved context, on facts disjoint from the
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -61,7 +62,8 @@ class ReaderExample:
     gold: list[tuple[str, str]]
     """The passages that hold the answer, (id, text), best first: put into a context that lacks them."""
     answer: str
-    """The target: the answer as the gold passage words it (an alias it contains), else the answer."""
+    """The target: the sentence of the gold passage that states the answer (the cities reader's
+    target too: the fact's own sentence)."""
 
 
 def reader_rows(
@@ -119,25 +121,38 @@ def crossfit_folds(fact_ids: list[str], folds: int, seed: int) -> dict[str, int]
 def document_reader_examples(facts: list[Fact], passages: list) -> list[ReaderExample]:
     """The user's own questions as reader examples. Gold passages: those of the question's gold
     documents (its own passage, for a fact) that contain an answer alias; with no gold documents
-    known, any passage that contains one. The target is the first alias the gold passages contain,
-    so the reader learns to copy the answer as the text words it. A question whose passages never
-    state its answer is left out: it could only teach the reader to answer from somewhere else."""
+    known, any passage that contains one. The target is the first sentence of a gold passage that
+    contains an alias: the reader learns to answer with the evidence, worded as the text words it
+    (as the cities reader answers with the fact's sentence). A question whose passages never state
+    its answer is left out: it could only teach the reader to answer from somewhere else."""
     by_document: dict[str, list] = {}
     for passage in passages:
         by_document.setdefault(passage.document_id, []).append(passage)
     normalised = {p.id: f" {normalise_text(p.text)} " for p in passages}
     examples = []
     for fact in facts:
-        aliases = fact.aliases or (fact.answer,)
-        wordings = [f" {normalise_text(alias)} " for alias in aliases]
+        wordings = [f" {normalise_text(alias)} " for alias in fact.aliases or (fact.answer,)]
         own = [p for d in fact.document_ids or (fact.id,) for p in by_document.get(d, [])]
         gold = [p for p in own or passages if any(w in normalised[p.id] for w in wordings)]
-        if not gold:
-            continue
-        found = " ".join(normalised[p.id] for p in gold)
-        answer = next(a for a, w in zip(aliases, wordings, strict=True) if w in found)
-        examples.append(ReaderExample(fact.question, [(p.id, p.text) for p in gold], answer))
+        if gold:
+            answer = next(s for p in gold for s in sentences(p.text) if _states(s, wordings))
+            examples.append(ReaderExample(fact.question, [(p.id, p.text) for p in gold], answer))
     return examples
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """The text cut after each '.', '!' or '?' followed by a space, and at line breaks. Rough on
+    abbreviations ('Dr. Smith'), which only makes a target sentence shorter or longer, never wrong:
+    when no piece holds the answer alone, the whole text is the last piece."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()] + [text.strip()]
+
+
+def _states(sentence: str, wordings: list[str]) -> bool:
+    padded = f" {normalise_text(sentence)} "
+    return any(wording in padded for wording in wordings)
 
 
 def _reader_question(fact: Fact, rng: random.Random) -> str:

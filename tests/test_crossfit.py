@@ -15,7 +15,13 @@ from ftvsrag.eval.arms import ARMS, READER_RAG
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.facts import Fact
 from ftvsrag.eval.questions import train_questions
-from ftvsrag.eval.training_data import DONT_KNOW, crossfit_folds, document_reader_examples, reader_rows
+from ftvsrag.eval.training_data import (
+    DONT_KNOW,
+    crossfit_folds,
+    document_reader_examples,
+    reader_rows,
+    sentences,
+)
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
@@ -75,13 +81,26 @@ def test_folds_are_seeded_balanced_and_cover_every_question():
     assert folds != crossfit_folds(ids, 3, seed=1)
 
 
-def test_reader_examples_copy_the_alias_the_gold_passage_holds():
+def test_reader_examples_answer_with_the_sentence_that_states_an_alias():
     facts, passages = _knowledge()
     examples = document_reader_examples(facts, passages)
     by_question = {e.question: e for e in examples}
-    cleo = by_question["What is Ben Carr's occupation?"]
-    assert cleo.answer == "actress"  # the passage says 'actress'; the canonical answer is 'actor'
-    assert [passage_id for passage_id, _ in cleo.gold] == ["d1#0"]  # d1#1 holds no alias
+    ben = by_question["What is Ben Carr's occupation?"]
+    # The passage says 'actress' (an alias; the canonical answer is 'actor'); the title line does not.
+    assert ben.answer == "Ben Carr (born 1901) was a celebrated actress from Oslo."
+    assert [passage_id for passage_id, _ in ben.gold] == ["d1#0"]  # d1#1 holds no alias
+
+
+def test_sentences_cut_at_ends_and_line_breaks_and_keep_the_whole_last():
+    text = "Ada Brook\nAda Brook was a poet. She lived in Oslo! Did she sail? Yes"
+    assert sentences(text) == [
+        "Ada Brook",
+        "Ada Brook was a poet.",
+        "She lived in Oslo!",
+        "Did she sail?",
+        "Yes",
+        text,
+    ]
 
 
 @pytest.fixture(scope="module")
