@@ -26,6 +26,11 @@ ARMS = {
         Arm(FT, FT_ADAPTER, False, "knowledge fine-tune, closed book"),
         Arm(RAG, None, True, "base model + retrieval"),
         Arm(FT_RAG, FT_ADAPTER, True, "knowledge fine-tune + retrieval"),
-        Arm(READER_RAG, READER_ADAPTER, True, "context-reading fine-tune (other facts) + retrieval"),
+        Arm(
+            READER_RAG,
+            READER_ADAPTER,
+            True,
+            "context-reading fine-tune (never trained on the question it answers) + retrieval",
+        ),
     )
 }

@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     print()
     print(results_table(outcome.results, outcome.retrievers))
     print()
-    print(verdict(outcome.results))
+    print(verdict(outcome.results, method=outcome.knowledge_method))
     if outcome.results.get("forgetting"):
         print(forgetting_line(outcome.results))
     print(f"\nFull report: {outcome.run_dir}/report.md (retrieval, paired tests, cost, chart)")

@@ -112,6 +112,7 @@ class RunOutcome:
     results: dict
     report: str
     retrievers: dict[str, str]
+    knowledge_method: str | None = None
 
 
 def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()) -> RunOutcome:
@@ -147,7 +148,8 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
             group_buckets=config.eval.group_buckets,
         )
         report = write_run(run, config, setup, knowledge, passages, adapters, records, results, cache.ledger)
-    return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config))
+    method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
+    return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
 
 
 def load_knowledge(config: ExperimentConfig) -> Knowledge:
