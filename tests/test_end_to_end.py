@@ -51,7 +51,7 @@ def test_a_second_run_reuses_every_stage_and_gives_the_same_results(slice_run, c
     # 5 arms x 3 splits + 2 probes, every one from the cache; no training, no generation.
     reused = json.loads((slice_run / "manifest.json").read_text())["reused_stages"]
     assert len([stage for stage in reused if stage.startswith(("answer:", "probe:"))]) == 17
-    assert "index" in reused
+    assert "index (10 passages)" in reused
 
 
 @pytest.mark.slow
