@@ -1,4 +1,5 @@
-"""Reading user JSONL files: one JSON object per line, with errors that name the file and line."""
+"""Reading the user's files: UTF-8 text, and JSONL of one JSON object per line, with errors that name
+the file (and the line)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ from pathlib import Path
 from ftvsrag.errors import UserInputError
 
 
-def read_json_records(path: Path) -> list[tuple[int, dict]]:
-    """(line number, record) for each non-blank line, after checking each is a JSON object."""
-    if not path.is_file():
-        raise UserInputError(f"data file not found: {path}")
+def read_user_text(path: Path) -> str:
+    """The file's text; a file that is not UTF-8 or cannot be read is a one-line error naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise UserInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except OSError as error:
         raise UserInputError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def read_json_records(path: Path) -> list[tuple[int, dict]]:
+    """(line number, record) for each non-blank line, after checking each is a JSON object."""
+    if not path.is_file():
+        raise UserInputError(f"data file not found: {path}")
+    text = read_user_text(path)
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.jsonl import read_json_records, text_field
+from ftvsrag.jsonl import read_json_records, read_user_text, text_field
 
 TEXT_SUFFIXES = (".txt", ".md")
 
@@ -50,12 +50,7 @@ def _folder_documents(folder: Path) -> list[Document]:
         raise UserInputError(f"{folder}: no {' or '.join(TEXT_SUFFIXES)} files in this folder")
     documents = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise UserInputError(f"{file}: not UTF-8 text (byte {error.start})") from None
-        except OSError as error:
-            raise UserInputError(f"{file}: cannot be read ({error.strerror})") from None
+        text = read_user_text(file)
         # An empty file (a placeholder, a stub README) holds no knowledge: skipped, not an error.
         if text.strip():
             documents.append(Document(file.relative_to(folder).as_posix(), file.stem, text.strip()))
