@@ -241,14 +241,14 @@ def train_adapters(
             continue
         if config.reader.train_on == "cities":
             rows = cities_reader_rows(config, knowledge.facts, setup.embedder, seed)
-            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
+            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, reader_settings(config), seed)
             adapters[AdapterKey(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
             continue
         folds = crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
         for fold in range(config.reader.folds):
             others = [f for f in knowledge.facts if folds[f.id] != fold]
             rows = crossfit_reader_rows(config, others, passages, collection, setup.embedder, seed)
-            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, config.reader.train, seed)
+            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, reader_settings(config), seed)
             adapters[AdapterKey(READER_ADAPTER, seed, fold)] = train_adapter(inputs, setup, cache, fold)
     return adapters
 
@@ -281,6 +281,12 @@ def knowledge_adapter_inputs(
     else:
         rows = knowledge_rows(knowledge.facts, method, settings.paraphrases)
     return AdapterInputs(FT_ADAPTER, model_id, rows, settings, seed)
+
+
+def reader_settings(config: ExperimentConfig) -> TrainSettings:
+    """The reader's training settings. Its rows are always conversations, so its method is 'chat'
+    whatever the config says ('auto' would change the key of an unchanged reader)."""
+    return replace(config.reader.train, method="chat")
 
 
 def knowledge_method(settings: TrainSettings, knowledge: Knowledge) -> str:

@@ -3,6 +3,7 @@ real Chroma index of the knowledge base's own passages (training itself is stubb
 which rows go where)."""
 
 import random
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -192,3 +193,12 @@ def test_a_question_its_passages_never_answer_teaches_no_reading():
     examples = document_reader_examples([*facts, silent], passages)
     assert len(examples) == len(facts)
     assert "What is Zed Young's occupation?" not in {e.question for e in examples}
+
+
+def test_the_readers_key_does_not_move_with_the_method_default():
+    """Defect: `train.method` gained 'auto' as its default, and the reader's settings carried it into
+    its cache key, so an unchanged cities reader was trained again after the upgrade."""
+    config = _config()
+    assert config.reader.train.method == "auto"
+    assert pipeline.reader_settings(config).method == "chat"
+    assert pipeline.reader_settings(config) == replace(config.reader.train, method="chat")
