@@ -99,11 +99,13 @@ class Asker:
         everyone = list(range(len(questions)))
         results = self.generate(arm, seed, questions, conversations, everyone, limit, probe)
         longer = 0 if probe else self.config.eval.retry_cut_answers  # the probe keeps its own limit
+        limits = dict.fromkeys(everyone, limit)
         cut = [p for p in everyone if results[p][2] >= limit]
         if cut and longer > limit:
             results |= self.generate(arm, seed, questions, conversations, cut, longer, probe, retry=True)
+            limits |= dict.fromkeys(cut, longer)
         return [
-            (text, tokens, generated, generated >= (longer if p in cut and longer > limit else limit))
+            (text, tokens, generated, generated >= limits[p])
             for p, (text, tokens, generated) in sorted(results.items())
         ]
 
