@@ -8,6 +8,9 @@ from pathlib import Path
 from ftvsrag.eval.generate import BatchLimits, generate_answers
 from ftvsrag.eval.models import AnsweringModels
 from ftvsrag.stages import ANSWERS, Stage
+from ftvsrag.team import SOLO, Team
+from ftvsrag.train.adapter import ModelRuntime, team_tokenizer
+from ftvsrag.train.model import DevicePlan, ResolvedModel, load_model
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,15 @@ class AnswerRuntime:
     models: AnsweringModels
     tokenizer: object
     limits: BatchLimits
+    source: ModelRuntime | None = None
+    """Where the followers of a team load the model from (unused alone)."""
 
 
 def answer(inputs: AnswerInputs, runtime: AnswerRuntime, out: Path, scratch: Path) -> Answers:
+    team = runtime.source.team if runtime.source else SOLO
+    if team.size > 1:
+        folder = runtime.models.folder(inputs.adapter_sha256)
+        team.assign(AnswerShare(inputs, runtime.source.model, runtime.source.plan, folder, runtime.limits))
     generation = generate_answers(
         runtime.models.get(inputs.adapter_sha256),
         runtime.tokenizer,
@@ -43,6 +52,7 @@ def answer(inputs: AnswerInputs, runtime: AnswerRuntime, out: Path, scratch: Pat
         runtime.limits,
         inputs.max_new_tokens,
         desc="answering",
+        team=team,
     )
     return Answers(
         generation.texts,
@@ -53,6 +63,33 @@ def answer(inputs: AnswerInputs, runtime: AnswerRuntime, out: Path, scratch: Pat
             "generated_tokens": sum(generation.generated_tokens),
         },
     )
+
+
+@dataclass(frozen=True)
+class AnswerShare:
+    """A follower's part of an answering stage: its share of the same batches, sent to the leader."""
+
+    inputs: AnswerInputs
+    model: ResolvedModel
+    plan: DevicePlan
+    adapter_folder: Path | None
+    limits: BatchLimits
+
+    def run(self, team: Team, bench: dict) -> None:
+        models = bench.get("answering")
+        if models is None:
+            models = bench["answering"] = AnsweringModels(lambda: load_model(self.model, self.plan))
+        if self.adapter_folder is not None:
+            models.add(self.inputs.adapter_sha256, self.adapter_folder)
+        generate_answers(
+            models.get(self.inputs.adapter_sha256),
+            team_tokenizer(bench, self.model),
+            self.inputs.conversations,
+            self.limits,
+            self.inputs.max_new_tokens,
+            desc="answering",
+            team=team,
+        )
 
 
 ANSWER = Stage(ANSWERS, answer, Answers)

@@ -119,6 +119,12 @@ class ExperimentConfig:
     cache_dir: str | None = field(
         None, "Where converted models are cached; unset: $FTVSRAG_CACHE or ~/.cache/ftvsrag."
     )
+    process_timeout_s: float = field(
+        1800.0,
+        "Several processes (--nproc, torchrun): how long a process waits inside a shared step (a training "
+        "step, gathering answers) for one that hangs before the run fails. A process that dies ends the run "
+        "at once.",
+    )
     data: DataSettings = field(DataSettings(), "Knowledge base.")
     train: TrainSettings = field(TrainSettings(), "Fine-tuning.")
     rag: RagSettings = field(RagSettings(), "Retrieval.")
@@ -150,6 +156,7 @@ class ExperimentConfig:
             ("reader.folds", self.reader.folds),
             ("rag.chunk_tokens", self.rag.chunk_tokens),
             ("eval.group_buckets", self.eval.group_buckets),
+            ("process_timeout_s", self.process_timeout_s),
         ):
             if value <= 0:
                 raise UserInputError(f"config key '{key}' must be positive, got {value}")

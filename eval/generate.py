@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ftvsrag.team import SOLO, Team
 from ftvsrag.train.model import padding_side
 
 if TYPE_CHECKING:
@@ -84,8 +85,12 @@ def generate_answers(
     limits: BatchLimits,
     max_new_tokens: int,
     desc: str,
-) -> Generation:
+    team: Team = SOLO,
+) -> Generation | None:
     """Greedy answers to each conversation, in input order, with each prompt's length in tokens.
+
+    In a team, each process answers every `team.size`-th batch of the same batches one process
+    would make (so the same answers, padding and all), and the leader gathers them; followers get None.
 
     The prompts of one arm share their start (system prompt, chat markup, the RAG instruction: 54 of
     the RAG prompt's ~195 tokens). That start runs through the model once; each batch continues from
@@ -111,11 +116,15 @@ def generate_answers(
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
     order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
     stop_ids = _stop_token_ids(model, tokenizer)
-    answers: list[str] = [""] * len(prompts)
-    generated_tokens = [0] * len(prompts)
+    answered: dict[int, tuple[str, int]] = {}
     batches = balanced_batches(len(order), len(token_lists[order[0]]) if order else 0, limits)
-    with padding_side(tokenizer, "left"), tqdm(total=len(prompts), desc=desc, unit="q") as progress:
-        for positions in batches:
+    mine = batches[team.rank :: team.size]
+    total = sum(len(positions) for positions in mine)
+    with (
+        padding_side(tokenizer, "left"),
+        tqdm(total=total, desc=desc, unit="q", disable=not team.leads) as progress,
+    ):
+        for positions in mine:
             batch = [order[p] for p in positions]
             rest = tokenizer.pad({"input_ids": [token_lists[i][shared:] for i in batch]}, return_tensors="pt")
             inputs = {
@@ -136,13 +145,17 @@ def generate_answers(
                 new_tokens.tolist(),
                 strict=True,
             ):
-                answers[i] = text.strip()
-                generated_tokens[i] = answer_length(row, stop_ids)
+                answered[i] = (text.strip(), answer_length(row, stop_ids))
             progress.update(len(batch))
+    parts = team.gather(answered)
+    if parts is None:
+        return None
+    for part in parts:
+        answered |= part
     return Generation(
-        answers,
+        [answered[i][0] for i in range(len(prompts))],
         [len(ids) for ids in token_lists],
-        generated_tokens,
+        [answered[i][1] for i in range(len(prompts))],
         shared + sum(len(ids) - shared for ids in token_lists),
     )
 

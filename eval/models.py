@@ -39,6 +39,9 @@ class AnsweringModels:
         """Make an adapter (a PEFT folder) available under its weights' hash."""
         self._folders[adapter_sha256] = folder
 
+    def folder(self, adapter_sha256: str | None) -> Path | None:
+        return None if adapter_sha256 is None else self._folders[adapter_sha256]
+
     def get(self, adapter_sha256: str | None) -> PreTrainedModel:
         if adapter_sha256 is None:
             return self.base

@@ -99,7 +99,7 @@ def sweep_point(
     """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
     seed = experiment.seeds[0]
     passages = knowledge_passages(experiment, knowledge, setup.model.tokenizer)
-    inputs = knowledge_adapter_inputs(settings, setup.model.model_id, knowledge, passages, seed)
+    inputs = knowledge_adapter_inputs(settings, setup.model, knowledge, passages, seed)
     adapter = train_adapter(inputs, setup, cache)
     adapters = {AdapterKey(FT_ADAPTER, seed): adapter}
     asker = make_asker(experiment, setup, cache, adapters, knowledge, passages)

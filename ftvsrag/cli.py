@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ftvsrag import __version__
 from ftvsrag.errors import UserInputError
+from ftvsrag.team import TeamFailed
 
 EXIT_USER_ERROR = 2
 
@@ -20,11 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UserInputError as error:
-        print(f"ftvsrag: error: {error}", file=sys.stderr)
+        if int(os.environ.get("RANK", "0")) == 0:  # in a team, every process finds the same fault
+            print(f"ftvsrag: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("ftvsrag: interrupted; no run folder was changed", file=sys.stderr)
         return 130
+    except TeamFailed:
+        return 1  # a follower: the leader has said what failed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a launcher stopping the others when one process failed): unwinds like Ctrl-C, so
+    staging folders are removed on the way out."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +66,14 @@ def _add_experiment_commands(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_arguments(run, "configs/cities.yaml")
+    run.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run in N processes (torchrun --standalone): training is DDP, answers are shared out; "
+        "plain `torchrun ... -m ftvsrag run CONFIG` and `accelerate launch` work too",
+    )
     run.add_argument(
         "--force",
         action="append",
@@ -131,13 +148,60 @@ def _quiet_offline_environment() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ftvsrag.eval.config import load_config
-    from ftvsrag.eval.report import forgetting_line, results_table, verdict
-    from ftvsrag.pipeline import run_experiment
+    from ftvsrag.launch import check_nproc, launch
+    from ftvsrag.pipeline import check_processes
     from ftvsrag.stages import check_forceable
+    from ftvsrag.team import launched_together
 
     force = check_forceable(args.force)
+    check_nproc(args.nproc)
     config = load_config(args.config, args.overrides)
-    outcome = run_experiment(config, force)
+    if launched_together():
+        return _run_in_team(config, force)
+    if args.nproc > 1:
+        check_processes(config, args.nproc)
+        forced = [f"--force={stage}" for stage in args.force]
+        return launch(args.nproc, ["run", str(args.config), *args.overrides, *forced])
+    return _print_outcome(_run_experiment(config, force))
+
+
+def _run_in_team(config, force: frozenset[str]) -> int:
+    """One process of several: the leader runs the experiment, the others serve it."""
+    import signal
+
+    from ftvsrag.pipeline import check_processes
+    from ftvsrag.team import join_team, serve
+    from ftvsrag.train.model import plan_device
+
+    signal.signal(signal.SIGTERM, _terminate)
+    team = join_team(plan_device(config.device, config.dtype).device == "cpu", config.process_timeout_s)
+    check_processes(config, team.size)
+    if not team.leads:
+        serve(team)
+        return 0
+    try:
+        outcome = _run_experiment(config, force, team)
+    except BaseException:
+        team.dismiss(failed=True)
+        raise
+    team.dismiss(failed=False)
+    return _print_outcome(outcome)
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _run_experiment(config, force: frozenset[str], team=None):
+    from ftvsrag.pipeline import run_experiment
+    from ftvsrag.team import SOLO
+
+    return run_experiment(config, force, team or SOLO)
+
+
+def _print_outcome(outcome) -> int:
+    from ftvsrag.eval.report import forgetting_line, results_table, verdict
+
     print()
     print(results_table(outcome.results, outcome.retrievers))
     print()
@@ -150,6 +214,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from ftvsrag.eval.sweep import load_sweep_config, run_sweep
+    from ftvsrag.team import launched_together
+
+    if launched_together():
+        raise UserInputError("sweep runs in one process only: start it without torchrun or accelerate launch")
 
     run_dir = run_sweep(load_sweep_config(args.config, args.overrides))
     print((run_dir / "sweep.csv").read_text(encoding="utf-8"))

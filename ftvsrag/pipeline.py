@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ftvsrag.asking import AdapterKey, Asker, retriever_of
 from ftvsrag.configtools import to_yaml
+from ftvsrag.errors import UserInputError
 from ftvsrag.eval.answering import AnswerRuntime
 from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER
 from ftvsrag.eval.chart import write_accuracy_chart
@@ -53,6 +54,7 @@ from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 from ftvsrag.reader_rows import cities_reader_rows, crossfit_reader_rows
 from ftvsrag.stages import Ledger, StageCache, stage_key
+from ftvsrag.team import SOLO, Team
 from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
 from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport
@@ -115,9 +117,12 @@ class RunOutcome:
     knowledge_method: str | None = None
 
 
-def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()) -> RunOutcome:
+def run_experiment(
+    config: ExperimentConfig, force: frozenset[str] = frozenset(), team: Team = SOLO
+) -> RunOutcome:
     """Run every arm of `config`. Stages whose inputs are unchanged since an earlier run are reused
-    from `<runs_dir>/.cache/` unless named in `force`."""
+    from `<runs_dir>/.cache/` unless named in `force`. Run by a team's leader, the followers
+    share training and answering (ftvsrag/team.py)."""
     runs_dir = Path(config.runs_dir)
     sweep_stale_staging(runs_dir)
     cache = StageCache(runs_dir / CACHE_DIR, force)
@@ -125,7 +130,9 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
     questions = question_sets(config, knowledge.facts)
     with cache.ledger.timed("resolve model"):
         setup = prepare(
-            config, needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER)
+            config,
+            needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER),
+            team=team,
         )
     with cache.ledger.timed("chunk"):
         passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
@@ -150,6 +157,20 @@ def run_experiment(config: ExperimentConfig, force: frozenset[str] = frozenset()
         report = write_run(run, config, setup, knowledge, passages, adapters, records, results, cache.ledger)
     method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
+
+
+def check_processes(config: ExperimentConfig, processes: int) -> None:
+    """A team trains with the global batch of one process, split evenly between its processes."""
+    batches = [("train.batch_size", config.train.batch_size, _wants(config, FT_ADAPTER))]
+    batches.append(
+        ("reader.train.batch_size", config.reader.train.batch_size, _wants(config, READER_ADAPTER))
+    )
+    for key, size, used in batches:
+        if used and size % processes:
+            raise UserInputError(
+                f"config key '{key}' ({size}) must divide by the number of processes ({processes}): "
+                "each optimiser step splits one batch between them"
+            )
 
 
 def load_knowledge(config: ExperimentConfig) -> Knowledge:
@@ -211,14 +232,14 @@ def question_sets(config: ExperimentConfig, facts: list[Fact]) -> QuestionSets:
     return QuestionSets(splits, changed, notes)
 
 
-def prepare(config: ExperimentConfig, needs_embedder: bool) -> Setup:
+def prepare(config: ExperimentConfig, needs_embedder: bool, team: Team = SOLO) -> Setup:
     """The model's weights on disk (converted and cached if need be), the device, how to batch,
     and the embedding model when retrieval is used."""
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     model_ref = resolve_model(config.model, cache_dir)
     plan = plan_device(config.device, config.dtype)
     model_id = (model_sha256(model_ref, cache_dir), plan.device.split(":")[0], plan.dtype_name)
-    runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id)
+    runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, team)
     embedder = Embedder(config.rag.embedding_model, plan.device) if needs_embedder else None
     return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder)
 
@@ -235,20 +256,20 @@ def train_adapters(
     adapters: dict[AdapterKey, TrainedAdapter] = {}
     for seed in config.seeds:
         if _wants(config, FT_ADAPTER):
-            inputs = knowledge_adapter_inputs(config.train, setup.model.model_id, knowledge, passages, seed)
+            inputs = knowledge_adapter_inputs(config.train, setup.model, knowledge, passages, seed)
             adapters[AdapterKey(FT_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
         if not _wants(config, READER_ADAPTER):
             continue
         if config.reader.train_on == "cities":
             rows = cities_reader_rows(config, knowledge.facts, setup.embedder, seed)
-            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, reader_settings(config), seed)
+            inputs = reader_inputs(config, setup, rows, seed)
             adapters[AdapterKey(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
             continue
         folds = crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
         for fold in range(config.reader.folds):
             others = [f for f in knowledge.facts if folds[f.id] != fold]
             rows = crossfit_reader_rows(config, others, passages, collection, setup.embedder, seed)
-            inputs = AdapterInputs(READER_ADAPTER, setup.model.model_id, rows, reader_settings(config), seed)
+            inputs = reader_inputs(config, setup, rows, seed)
             adapters[AdapterKey(READER_ADAPTER, seed, fold)] = train_adapter(inputs, setup, cache, fold)
     return adapters
 
@@ -266,7 +287,7 @@ def train_adapter(
 
 def knowledge_adapter_inputs(
     settings: TrainSettings,
-    model_id: tuple[str, str, str],
+    model: ModelRuntime,
     knowledge: Knowledge,
     passages: list[Passage],
     seed: int,
@@ -280,7 +301,14 @@ def knowledge_adapter_inputs(
         rows = [{"text": passage.text} for passage in passages]
     else:
         rows = knowledge_rows(knowledge.facts, method, settings.paraphrases)
-    return AdapterInputs(FT_ADAPTER, model_id, rows, settings, seed)
+    return AdapterInputs(FT_ADAPTER, model.model_id, rows, settings, seed, model.team.describe())
+
+
+def reader_inputs(config: ExperimentConfig, setup: Setup, rows: list[dict], seed: int) -> AdapterInputs:
+    model = setup.model
+    return AdapterInputs(
+        READER_ADAPTER, model.model_id, rows, reader_settings(config), seed, model.team.describe()
+    )
 
 
 def reader_settings(config: ExperimentConfig) -> TrainSettings:
@@ -322,7 +350,7 @@ def make_asker(
     models = AnsweringModels(lambda: load_model(setup.model.model, setup.model.plan))
     for adapter in adapters.values():
         models.add(adapter.sha256, adapter.folder)
-    runtime = AnswerRuntime(models, setup.model.tokenizer, setup.limits)
+    runtime = AnswerRuntime(models, setup.model.tokenizer, setup.limits, setup.model)
     crossfit = any(key.fold is not None for key in adapters)
     folds = {
         seed: crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
@@ -433,6 +461,7 @@ def write_run(
             report_meta=meta,
             device=setup.model.plan.device,
             dtype=setup.model.plan.dtype_name,
+            processes=setup.model.team.describe(),
             seeds={"training": config.seeds, "data": config.data.seed},
             training={adapter_name(key, config.seeds): asdict(a.report) for key, a in adapters.items()},
             timings_s=results["timings_s"],

@@ -121,6 +121,10 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
     assert not (tmp_path / "resumed").exists()
     assert [p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")] == ["checkpoint-2"]
 
+    # A process killed while saving the next checkpoint leaves it without its trainer_state.json.
+    partial = tmp_path / "checkpoints" / "checkpoint-3"
+    partial.mkdir()
+    (partial / "adapter_model.safetensors").write_bytes(b"")
     monkeypatch.setattr(Trainer, "training_step", real_step)
     resumed = train("c", "resumed", tmp_path / "checkpoints")
     assert (resumed.resumed_from, resumed.steps, whole.steps) == ("checkpoint-2", 4, 4)

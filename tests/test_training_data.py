@@ -80,6 +80,7 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
     from ftvsrag.pipeline import Knowledge, knowledge_adapter_inputs
     from ftvsrag.rag.chunking import Passage
     from ftvsrag.stages import stage_key
+    from ftvsrag.train.adapter import ModelRuntime
 
     def key(document: str, method: str) -> str:
         path = tmp_path / "kb.jsonl"
@@ -91,9 +92,8 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
         raw: dict = {}
         apply_override(raw, f"train.method={method}")
         config = from_dict(ExperimentConfig, raw)
-        inputs = knowledge_adapter_inputs(
-            config.train, ("sha", "cpu", "float32"), knowledge, passages, seed=0
-        )
+        model = ModelRuntime(None, None, None, ("sha", "cpu", "float32"))
+        inputs = knowledge_adapter_inputs(config.train, model, knowledge, passages, seed=0)
         assert dataclasses.is_dataclass(inputs)
         return stage_key("train", inputs)
 

@@ -4,14 +4,15 @@ a standard PEFT adapter folder and a training report out."""
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ftvsrag.stages import TRAIN, Stage
+from ftvsrag.team import SOLO, Team
 from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport, train_lora
-from ftvsrag.train.model import DevicePlan, ResolvedModel, load_model
+from ftvsrag.train.model import DevicePlan, ResolvedModel, load_model, load_tokenizer
 
 ADAPTER_DIR = "adapter"
 """The PEFT folder inside a training stage's output."""
@@ -27,6 +28,7 @@ class ModelRuntime:
     tokenizer: Any
     model_id: tuple[str, str, str]
     """The weights' content hash, the device type and the dtype: what makes outputs differ."""
+    team: Team = SOLO
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,14 @@ class AdapterInputs:
     """The exact training rows ({"messages"} or {"text"}): edit any and the adapter is retrained."""
     settings: TrainSettings
     seed: int
+    processes: dict[str, Any] = field(default_factory=SOLO.describe)
+    """`Team.describe()` of the processes that train it (DDP rounds differently from one process)."""
 
 
 def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scratch: Path) -> TrainingReport:
     """Train the LoRA on a fresh copy of the base model; checkpoints in `scratch` let an interrupted
-    attempt resume."""
+    attempt resume. In a team, the followers train beside the leader (DDP)."""
+    runtime.team.assign(TrainShare(inputs, runtime.model, runtime.plan, scratch))
     report = train_lora(
         load_model(runtime.model, runtime.plan),
         runtime.tokenizer,
@@ -51,11 +56,43 @@ def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scrat
         inputs.seed,
         out / ADAPTER_DIR,
         checkpoint_dir=scratch,
+        team=runtime.team,
     )
     # The trained model, its optimiser state and TRL's patched forward hold each other in cycles:
     # collect them now, before the answering models are loaded beside them.
     gc.collect()
     return report
+
+
+@dataclass(frozen=True)
+class TrainShare:
+    """A follower's part of a training: the same call on its own copy of the model."""
+
+    inputs: AdapterInputs
+    model: ResolvedModel
+    plan: DevicePlan
+    scratch: Path
+
+    def run(self, team: Team, bench: dict) -> None:
+        train_lora(
+            load_model(self.model, self.plan),
+            team_tokenizer(bench, self.model),
+            self.inputs.rows,
+            self.inputs.settings,
+            self.plan,
+            self.inputs.seed,
+            self.scratch / ADAPTER_DIR,
+            checkpoint_dir=self.scratch,
+            team=team,
+        )
+        gc.collect()
+
+
+def team_tokenizer(bench: dict, model: ResolvedModel):
+    """A follower's tokenizer, loaded once."""
+    if "tokenizer" not in bench:
+        bench["tokenizer"] = load_tokenizer(model)
+    return bench["tokenizer"]
 
 
 TRAIN_ADAPTER = Stage(TRAIN, train_adapter, TrainingReport)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir
+from ftvsrag.team import SOLO, Team
 from ftvsrag.train.collate import takes_logits_mask, training_collator
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.model import DevicePlan, padding_side
@@ -73,38 +75,26 @@ def train_lora(
     seed: int,
     adapter_dir: Path,
     checkpoint_dir: Path | None = None,
-) -> TrainingReport:
+    team: Team = SOLO,
+) -> TrainingReport | None:
     """Train a LoRA adapter on `rows` (see `sft_dataset`) and save it to `adapter_dir`, whole or not at all.
 
     With `checkpoint_dir`, the trainer checkpoints there every `settings.save_steps` steps, and a
     training interrupted earlier resumes from its last checkpoint (weights, optimiser, schedule, data
     position, random state). An example longer than `settings.max_length` is an error, never cut.
+    In a team, every process calls this with the same arguments (DDP); the leader alone saves.
     """
-    from transformers import set_seed
-    from transformers.trainer_utils import get_last_checkpoint
-
-    set_seed(seed)
     checkpoints = checkpoint_dir is not None and settings.save_steps > 0
+    if not team.leads:
+        with tempfile.TemporaryDirectory() as scratch:
+            output_dir = checkpoint_dir if checkpoints else Path(scratch)
+            fit(model, tokenizer, rows, settings, plan, seed, output_dir, checkpoints, team)
+        return None
     with atomic_dir(adapter_dir) as staging:
         output_dir = checkpoint_dir if checkpoints else staging / "trainer"
-        resume_from = get_last_checkpoint(str(output_dir)) if checkpoints and output_dir.is_dir() else None
-        if resume_from:
-            print(f"Resuming training from {resume_from}", flush=True)
-        trainer_class, collator = _trainer_for(settings, model, tokenizer)
-        with padding_side(tokenizer, "right"):
-            trainer = trainer_class(
-                model=model,
-                args=sft_config(settings, plan, seed, output_dir, checkpoints),
-                data_collator=collator,
-                train_dataset=sft_dataset(rows),
-                processing_class=tokenizer,
-                peft_config=peft_config(settings.lora),
-            )
-            lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
-            _check_lengths(lengths, settings.max_length)
-            started = time.perf_counter()
-            result = trainer.train(resume_from_checkpoint=resume_from)
-            seconds = time.perf_counter() - started
+        trainer, result, lengths, seconds, resumed = fit(
+            model, tokenizer, rows, settings, plan, seed, output_dir, checkpoints, team
+        )
         trainer.model.save_pretrained(staging)
         (staging / "README.md").unlink(missing_ok=True)  # an empty model card template
         if not checkpoints:
@@ -118,8 +108,54 @@ def train_lora(
             "train_tokens": train_tokens,
             "computed_tokens": getattr(trainer, "computed_tokens", None) or train_tokens,
         },
-        resumed_from=Path(resume_from).name if resume_from else None,
+        resumed_from=resumed,
     )
+
+
+def fit(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: list[dict],
+    settings: TrainSettings,
+    plan: DevicePlan,
+    seed: int,
+    output_dir: Path,
+    checkpoints: bool,
+    team: Team,
+):
+    """One trainer run, resumed from `output_dir`'s last checkpoint if it has one: (the trainer,
+    its result, the examples' lengths, the seconds it trained, the checkpoint's name or None)."""
+    from transformers import set_seed
+
+    set_seed(seed)
+    resume_from = last_complete_checkpoint(output_dir) if checkpoints else None
+    if resume_from and team.leads:
+        print(f"Resuming training from {resume_from}", flush=True)
+    trainer_class, collator = _trainer_for(settings, model, tokenizer)
+    with padding_side(tokenizer, "right"):
+        trainer = trainer_class(
+            model=model,
+            args=sft_config(settings, plan, seed, output_dir, checkpoints, team),
+            data_collator=collator,
+            train_dataset=sft_dataset(rows),
+            processing_class=tokenizer,
+            peft_config=peft_config(settings.lora),
+        )
+        lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+        _check_lengths(lengths, settings.max_length)
+        started = time.perf_counter()
+        result = trainer.train(resume_from_checkpoint=resume_from)
+        seconds = time.perf_counter() - started
+    return trainer, result, lengths, seconds, Path(resume_from).name if resume_from else None
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing: its `trainer_state.json` is written last,
+    and a process killed while saving leaves a checkpoint folder without it."""
+    complete = [path for path in folder.glob("checkpoint-*") if (path / "trainer_state.json").is_file()]
+    if not complete:
+        return None
+    return str(max(complete, key=lambda path: int(path.name.rpartition("-")[2])))
 
 
 def _trainer_for(settings: TrainSettings, model, tokenizer):
@@ -134,7 +170,14 @@ def _trainer_for(settings: TrainSettings, model, tokenizer):
     return SFTTrainer, None
 
 
-def sft_config(settings: TrainSettings, plan: DevicePlan, seed: int, output_dir: Path, checkpoints: bool):
+def sft_config(
+    settings: TrainSettings,
+    plan: DevicePlan,
+    seed: int,
+    output_dir: Path,
+    checkpoints: bool,
+    team: Team = SOLO,
+):
     from trl import SFTConfig
 
     return SFTConfig(
@@ -161,6 +204,11 @@ def sft_config(settings: TrainSettings, plan: DevicePlan, seed: int, output_dir:
         # Similar lengths in a batch: less padding computed for nothing.
         train_sampling_strategy="group_by_length",
         dataset_num_proc=None,
+        # In a team the global batch stays `batch_size`: every optimiser step sees the examples a
+        # single process would, split between the processes (so the same adapter, to rounding).
+        accelerator_config={"split_batches": team.size > 1},
+        disable_tqdm=not team.leads,
+        ddp_find_unused_parameters=False,  # every LoRA weight takes part in every step
     )
 
 
