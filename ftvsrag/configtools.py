@@ -108,6 +108,10 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
         if not isinstance(value, list):
             raise UserInputError(f"config key '{path}' must be a list, got {value!r}")
         return [_coerce(args[0], item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserInputError(f"config key '{path}' must be a mapping, got {value!r}")
+        return {_coerce(args[0], k, path): _coerce(args[1], v, f"{path}.{k}") for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool):

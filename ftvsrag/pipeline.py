@@ -5,7 +5,11 @@ reads. Everything is validated before the run folder exists, and the folder is p
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -51,6 +55,7 @@ from ftvsrag.rag.documents import Document, load_documents
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
 from ftvsrag.rag.retrievers import make_retriever
+from ftvsrag.rag.server import connect, knowledge_collection, run_copy
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 from ftvsrag.reader_rows import cities_reader_rows, crossfit_reader_rows
 from ftvsrag.stages import Ledger, StageCache, stage_key
@@ -97,6 +102,8 @@ class Setup:
     model: ModelRuntime
     limits: BatchLimits
     embedder: Embedder | None
+    server: object | None = None
+    """The `chromadb.HttpClient` of `rag.server`, when the index lives there."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,10 @@ def run_experiment(
         )
     with cache.ledger.timed("chunk"):
         passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
-    with atomic_dir(runs_dir / config.name) as run:
-        collection = build_index(config, setup, passages, cache, run / CHROMA_DIR)
+    with (
+        atomic_dir(runs_dir / config.name) as run,
+        knowledge_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
+    ):
         adapters = train_adapters(config, setup, knowledge, passages, collection, cache)
         asker = make_asker(config, setup, cache, adapters, knowledge, passages)
         records = answer_splits(config, setup, questions, collection, asker, cache.ledger)
@@ -154,7 +163,9 @@ def run_experiment(
             group_by=config.eval.group_by,
             group_buckets=config.eval.group_buckets,
         )
-        report = write_run(run, config, setup, knowledge, passages, adapters, records, results, cache.ledger)
+        report = write_run(
+            run, config, setup, knowledge, passages, adapters, records, results, cache.ledger, index
+        )
     method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
 
@@ -235,13 +246,17 @@ def question_sets(config: ExperimentConfig, facts: list[Fact]) -> QuestionSets:
 def prepare(config: ExperimentConfig, needs_embedder: bool, team: Team = SOLO) -> Setup:
     """The model's weights on disk (converted and cached if need be), the device, how to batch,
     and the embedding model when retrieval is used."""
+    server = None
+    if config.rag.server and needs_embedder:  # first: a dead server is said before minutes of loading
+        headers = server_headers(config.rag.server_headers)
+        server = connect(config.rag.server, headers, config.rag.server_timeout_s)
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     model_ref = resolve_model(config.model, cache_dir)
     plan = plan_device(config.device, config.dtype)
     model_id = (model_sha256(model_ref, cache_dir), plan.device.split(":")[0], plan.dtype_name)
     runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, team)
     embedder = Embedder(config.rag.embedding_model, plan.device) if needs_embedder else None
-    return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder)
+    return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder, server)
 
 
 def train_adapters(
@@ -324,19 +339,61 @@ def knowledge_method(settings: TrainSettings, knowledge: Knowledge) -> str:
     return "lm" if knowledge.documents else "chat"
 
 
-def build_index(
-    config: ExperimentConfig, setup: Setup, passages: list[Passage], cache: StageCache, target: Path
-):
-    """The knowledge base's Chroma collection at `target` (a copy of the cached index, so the updated
-    split's upserts never touch the cache); None when no arm retrieves."""
+@contextmanager
+def knowledge_index(
+    config: ExperimentConfig,
+    setup: Setup,
+    passages: list[Passage],
+    cache: StageCache,
+    run: Path,
+    upserts: bool,
+) -> Iterator[tuple[object, dict]]:
+    """The knowledge base's Chroma collection for this run, and where it lives (for the manifest):
+    a copy of the cached index in the run folder (so the updated split's upserts never touch the
+    cache), or a collection on `rag.server`. (None, {}) when no arm retrieves."""
     if not retrievers_needed(config):
-        return None
+        yield None, {}
+        return
     inputs = IndexInputs(
         setup.embedder.model_id, config.rag.collection, [p.id for p in passages], [p.text for p in passages]
     )
+    if setup.server is not None:
+        with server_index(config, setup, inputs, cache, upserts) as found:
+            yield found
+        return
     done = cache.run(BUILD_INDEX, "index", inputs, setup.embedder, f"{len(passages)} passages")
-    shutil.copytree(done.folder / CHROMA_DIR, target)
-    return open_collection(target, config.rag.collection, setup.embedder)
+    shutil.copytree(done.folder / CHROMA_DIR, run / CHROMA_DIR)
+    yield open_collection(run / CHROMA_DIR, config.rag.collection, setup.embedder), {"folder": CHROMA_DIR}
+
+
+@contextmanager
+def server_index(
+    config: ExperimentConfig, setup: Setup, inputs: IndexInputs, cache: StageCache, upserts: bool
+) -> Iterator[tuple[object, dict]]:
+    """The index on the Chroma server: one collection per index content (named by its stage key),
+    and for a run that upserts, its own copy, removed when the run ends."""
+    client = connect(
+        config.rag.server, server_headers(config.rag.server_headers), config.rag.server_timeout_s
+    )
+    name = f"{config.rag.collection}-{stage_key(BUILD_INDEX.family, inputs)[:16]}"
+    started = time.perf_counter()
+    collection, reused = knowledge_collection(client, name, setup.embedder, inputs.ids, inputs.documents)
+    detail = f"{len(inputs.ids)} passages" + (f", reused {name} on {config.rag.server}" if reused else "")
+    print(f"==> index ({detail})", flush=True)
+    cache.ledger.add_wall("index", time.perf_counter() - started)
+    if reused:
+        cache.ledger.reused.append(f"index ({detail})")
+    place = {"server": config.rag.server, "collection": name}
+    if not upserts:
+        yield collection, place
+        return
+    with run_copy(client, collection, config.name) as copy:
+        yield copy, {**place, "run_collection": copy.name, "run_collection_removed": True}
+
+
+def server_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers to send: ${VAR} taken from the environment (a token stays out of config files)."""
+    return {name: os.path.expandvars(value) for name, value in headers.items()}
 
 
 def make_asker(
@@ -427,8 +484,10 @@ def write_run(
     records: list[AnswerRecord],
     results: dict,
     ledger: Ledger,
+    index: dict,
 ) -> str:
     """Every file of the run folder's contract; returns the report."""
+    config = redacted(config)
     write_text_atomic(run / "config.yaml", to_yaml(config))
     write_jsonl(run / DATA_FILE, [{"messages": f.messages()} for f in knowledge.facts])
     if knowledge.documents:
@@ -449,6 +508,7 @@ def write_run(
                 "sha256": setup.model.model_id[0],
             },
             embedding_model=setup.embedder.model_id if setup.embedder else None,
+            index=index,
             data={
                 "source": knowledge.source,
                 "source_sha256": knowledge.source_sha256,
@@ -469,6 +529,15 @@ def write_run(
         ),
     )
     return report
+
+
+def redacted(config: ExperimentConfig) -> ExperimentConfig:
+    """The config as the run folder records it: server headers other than ${VAR} references hidden."""
+    headers = {
+        name: value if value.startswith("${") and value.endswith("}") else "<redacted>"
+        for name, value in config.rag.server_headers.items()
+    }
+    return replace(config, rag=replace(config.rag, server_headers=headers))
 
 
 def report_meta(config: ExperimentConfig, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:

@@ -24,6 +24,17 @@ class RagSettings:
     chunk_overlap: int = field(
         16, "Tokens shared by consecutive chunks, so a sentence cut at a boundary is whole in one of them."
     )
+    server: str | None = field(
+        None,
+        "A Chroma server (http://HOST:PORT, e.g. from `chroma run --path DIR --port 8000`) to hold the "
+        "vectors instead of a folder in the run; embedding stays here, with the same model.",
+    )
+    server_headers: dict[str, str] = field(
+        {},
+        "HTTP headers for the server, e.g. {Authorization: 'Bearer ${CHROMA_TOKEN}'}: ${VAR} is read from "
+        "the environment when connecting; other values are written to the run folder as '<redacted>'.",
+    )
+    server_timeout_s: float = field(10.0, "How long the server may take to answer its first heartbeat.")
     retriever: Literal["dense", "hybrid"] = field(
         "dense", "Retriever of the rag and ft+rag arms: 'dense' (the blog's) or 'hybrid' (dense + BM25, RRF)."
     )
