@@ -77,8 +77,6 @@ class CommandRun:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
-    import torch
-
     from ftvsrag.train.model import default_cache_dir, plan_device
 
     plan = plan_device("auto")
@@ -108,15 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     bench["training_loss_paths"] = training
     bench["documents"] = documents
     bench["overrides"] = args.set
-    bench["machine"] = {
-        "device": plan.device,
-        "dtype": plan.dtype_name,
-        "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "torch": torch.__version__,
-        "commit": _git_commit(),
-    }
+    bench["machine"] = machine_facts(plan)
     args.out.write_text(json.dumps(bench, indent=2) + "\n", encoding="utf-8")
     print(render_table(bench))
     print(f"\nwrote {args.out}")
@@ -512,6 +502,21 @@ def _synchronize(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
+
+
+def machine_facts(plan) -> dict:
+    """What the figures were measured on."""
+    import torch
+
+    return {
+        "device": plan.device,
+        "dtype": plan.dtype_name,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "commit": _git_commit(),
+    }
 
 
 def _git_commit() -> str | None:

@@ -26,6 +26,7 @@ from ftvsrag.eval.training_data import (
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+from ftvsrag.team import SOLO
 
 PEOPLE = [
     "Ada Brook",
@@ -122,7 +123,9 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
         return pipeline.TrainedAdapter(sha, Path(sha), None)
 
     monkeypatch.setattr(pipeline, "train_adapter", train_adapter)
-    setup = SimpleNamespace(model=SimpleNamespace(model_id=("m", "cpu", "float32")), embedder=embedder)
+    setup = SimpleNamespace(
+        model=SimpleNamespace(model_id=("m", "cpu", "float32"), team=SOLO), embedder=embedder
+    )
     knowledge = pipeline.Knowledge(facts, [object()], "test", None)
     adapters = pipeline.train_adapters(config, setup, knowledge, passages, collection, cache=None)
     release_chroma()
