@@ -168,10 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_device()
     embedder = Embedder("all-minilm-l6-v2", plan.device)
     embedder(["warm up"])
-    result: dict = {
-        "command": " ".join(["python", "bench/scale.py", *(argv or sys.argv[1:])]),
-        **machine_facts(),
-    }
+    command = " ".join(["python", "bench/scale.py", *(sys.argv[1:] if argv is None else argv)])
+    result: dict = {"command": command, "machine": machine_facts(plan)}
     result["retrieval"] = [retrieval_point(size, embedder, args.questions) for size in args.sizes]
     model_ref = resolve_model("smollm2-135m-instruct")
     parameters = sum(p.numel() for p in load_model(model_ref, plan).parameters())
