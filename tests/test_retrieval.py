@@ -57,6 +57,14 @@ def test_city_7_retrieves_city_77_first_with_dense_but_not_hybrid(collection, em
     assert [h.score for h in dense] == sorted((h.score for h in dense), reverse=True)
 
 
+def test_hybrid_answers_a_question_with_no_word_in_it_from_the_dense_half(collection, embedder):
+    """bm25s refuses an empty query; such a question still gets its dense passages."""
+    question = ["???"]
+    dense = DenseRetriever(collection, embedder).retrieve(question, 5)[0]
+    hybrid = HybridRetriever(collection, embedder).retrieve(question, 5)[0]
+    assert [h.id for h in hybrid] == [h.id for h in dense]
+
+
 def test_upserted_facts_are_what_both_retrievers_return(tmp_path, embedder):
     store = open_collection(tmp_path, "cities", embedder)
     upsert_documents(store, embedder, [f.id for f in FACTS], [f.document for f in FACTS])
