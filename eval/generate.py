@@ -78,6 +78,44 @@ def shared_prefix_length(token_lists: list[list[int]]) -> int:
     return length
 
 
+@dataclass(frozen=True)
+class SharedStart:
+    """The tokens every prompt starts with, run through the model once, and their KV cache."""
+
+    ids: list[int]
+    cache: object | None
+
+    @classmethod
+    def of(cls, model: PreTrainedModel, token_lists: list[list[int]]) -> SharedStart:
+        import torch
+
+        shared = shared_prefix_length(token_lists)
+        if len(token_lists) < 2 or shared < MIN_SHARED_PREFIX:
+            return cls([], None)
+        ids = token_lists[0][:shared]
+        with torch.inference_mode():
+            cache = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).past_key_values
+        return cls(ids, cache)
+
+    def batch_inputs(self, tokenizer: PreTrainedTokenizerBase, rows: list[list[int]], device) -> dict:
+        """`generate`'s inputs for prompts `rows`: their own parts padded on the left, after the
+        shared start's tokens (and a copy of its cache, one row per prompt)."""
+        import torch
+
+        rest = tokenizer.pad({"input_ids": [ids[len(self.ids) :] for ids in rows]}, return_tensors="pt")
+        start = torch.tensor([self.ids], dtype=torch.long).expand(len(rows), -1)
+        inputs = {
+            "input_ids": torch.cat([start, rest["input_ids"]], dim=1).to(device),
+            "attention_mask": torch.cat(
+                [torch.ones(len(rows), len(self.ids), dtype=torch.long), rest["attention_mask"]], dim=1
+            ).to(device),
+        }
+        if self.cache is not None:
+            inputs["past_key_values"] = copy.deepcopy(self.cache)
+            inputs["past_key_values"].batch_repeat_interleave(len(rows))
+        return inputs
+
+
 def generate_answers(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -96,55 +134,31 @@ def generate_answers(
     the RAG prompt's ~195 tokens). That start runs through the model once; each batch continues from
     a copy of its KV cache, the rest of each prompt padded on the left of its own part.
     """
-    import torch
     from tqdm.auto import tqdm
 
     prompts = [
         tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
     ]
     token_lists = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    shared = shared_prefix_length(token_lists)
-    if len(prompts) < 2 or shared < MIN_SHARED_PREFIX:
-        shared = 0
     model.eval()
-    prefix = torch.tensor([token_lists[0][:shared]], dtype=torch.long)
-    prefix_cache = None
-    if shared:
-        with torch.inference_mode():
-            prefix_cache = model(input_ids=prefix.to(model.device), use_cache=True).past_key_values
-
+    start = SharedStart.of(model, token_lists)
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
     order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
     stop_ids = _stop_token_ids(model, tokenizer)
     answered: dict[int, tuple[str, int]] = {}
     batches = balanced_batches(len(order), len(token_lists[order[0]]) if order else 0, limits)
-    mine = batches[team.rank :: team.size]
-    total = sum(len(positions) for positions in mine)
+    mine = [[order[p] for p in positions] for positions in batches[team.rank :: team.size]]
     with (
         padding_side(tokenizer, "left"),
-        tqdm(total=total, desc=desc, unit="q", disable=not team.leads) as progress,
+        tqdm(total=sum(map(len, mine)), desc=desc, unit="q", disable=not team.leads) as progress,
     ):
-        for positions in mine:
-            batch = [order[p] for p in positions]
-            rest = tokenizer.pad({"input_ids": [token_lists[i][shared:] for i in batch]}, return_tensors="pt")
-            inputs = {
-                "input_ids": torch.cat([prefix.expand(len(batch), -1), rest["input_ids"]], dim=1),
-                "attention_mask": torch.cat(
-                    [torch.ones(len(batch), shared, dtype=torch.long), rest["attention_mask"]], dim=1
-                ),
-            }
-            inputs = {name: tensor.to(model.device) for name, tensor in inputs.items()}
-            if prefix_cache is not None:
-                inputs["past_key_values"] = copy.deepcopy(prefix_cache)
-                inputs["past_key_values"].batch_repeat_interleave(len(batch))
-            generated = greedy_generate(model, tokenizer, inputs, max_new_tokens)
-            new_tokens = generated[:, inputs["input_ids"].shape[1] :]
-            for i, text, row in zip(
-                batch,
-                tokenizer.batch_decode(new_tokens, skip_special_tokens=True),
-                new_tokens.tolist(),
-                strict=True,
-            ):
+        for batch in mine:
+            inputs = start.batch_inputs(tokenizer, [token_lists[i] for i in batch], model.device)
+            new_tokens = greedy_generate(model, tokenizer, inputs, max_new_tokens)[
+                :, inputs["input_ids"].shape[1] :
+            ]
+            texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            for i, text, row in zip(batch, texts, new_tokens.tolist(), strict=True):
                 answered[i] = (text.strip(), answer_length(row, stop_ids))
             progress.update(len(batch))
     parts = team.gather(answered)
@@ -152,6 +166,7 @@ def generate_answers(
         return None
     for part in parts:
         answered |= part
+    shared = len(start.ids)
     return Generation(
         [answered[i][0] for i in range(len(prompts))],
         [len(ids) for ids in token_lists],
