@@ -16,7 +16,7 @@ EXIT_USER_ERROR = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     _quiet_offline_environment()
     try:
         return args.handler(args)
@@ -34,6 +34,18 @@ def main(argv: list[str] | None = None) -> int:
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a launcher stopping the others when one process failed): unwinds like Ctrl-C, so
     staging folders are removed on the way out."""
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """argparse stops collecting KEY=VALUE overrides at the first option (`run CONFIG --nproc 2
+    a=b`); the ones after it are overrides too, in the order given."""
+    args, extra = parser.parse_known_args(argv)
+    stray = [token for token in extra if token.startswith("-") or "=" not in token]
+    if stray or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    return args
 
 
 def _parser() -> argparse.ArgumentParser:

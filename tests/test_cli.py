@@ -101,6 +101,18 @@ def test_unknown_force_stage(capsys, tmp_path):
     assert "--force trian: not a stage" in capsys.readouterr().err
 
 
+def test_overrides_after_an_option_still_count(capsys, tmp_path):
+    """`run CONFIG --nproc 4 train.batch_size=6`: argparse alone refused the override after the option."""
+    assert main(["run", CITIES, "--nproc", "4", "train.batch_size=6", f"runs_dir={tmp_path}"]) == 2
+    assert "'train.batch_size' (6) must divide by the number of processes (4)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", CITIES, "--nproc", "4", "--bogus"])
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cities", "--num-cities", "3", "a=b"])
+    assert "unrecognized arguments: a=b" in capsys.readouterr().err
+
+
 def test_a_bad_run_keeps_the_previous_good_one(capsys, tmp_path):
     good = tmp_path / "runs" / "cities"
     good.mkdir(parents=True)
