@@ -5,9 +5,7 @@ reads. Everything is validated before the run folder exists, and the folder is p
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -50,13 +48,13 @@ from ftvsrag.files import (
     write_jsonl,
     write_text_atomic,
 )
+from ftvsrag.indexing import knowledge_index
 from ftvsrag.rag.chunking import Passage, chunk_documents
 from ftvsrag.rag.documents import Document, load_documents
 from ftvsrag.rag.embeddings import Embedder
-from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
 from ftvsrag.rag.retrievers import make_retriever
-from ftvsrag.rag.server import connect, knowledge_collection, run_copy
-from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+from ftvsrag.rag.server import connect, recorded_headers, sent_headers
+from ftvsrag.rag.store import release_chroma, upsert_documents
 from ftvsrag.reader_rows import cities_reader_rows, crossfit_reader_rows
 from ftvsrag.stages import Ledger, StageCache, stage_key
 from ftvsrag.team import SOLO, Team
@@ -145,7 +143,7 @@ def run_experiment(
         passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
     with (
         atomic_dir(runs_dir / config.name) as run,
-        knowledge_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
+        run_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
     ):
         adapters = train_adapters(config, setup, knowledge, passages, collection, cache)
         asker = make_asker(config, setup, cache, adapters, knowledge, passages)
@@ -168,6 +166,23 @@ def run_experiment(
         )
     method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
+
+
+@contextmanager
+def run_index(
+    config: ExperimentConfig,
+    setup: Setup,
+    passages: list[Passage],
+    cache: StageCache,
+    run: Path,
+    upserts: bool,
+) -> Iterator[tuple[object, dict]]:
+    """The run's collection and where it lives (ftvsrag/indexing.py); (None, {}) when no arm retrieves."""
+    if not retrievers_needed(config):
+        yield None, {}
+        return
+    with knowledge_index(config, setup, passages, cache, run, upserts) as found:
+        yield found
 
 
 def check_processes(config: ExperimentConfig, processes: int) -> None:
@@ -248,7 +263,7 @@ def prepare(config: ExperimentConfig, needs_embedder: bool, team: Team = SOLO) -
     and the embedding model when retrieval is used."""
     server = None
     if config.rag.server and needs_embedder:  # first: a dead server is said before minutes of loading
-        headers = server_headers(config.rag.server_headers)
+        headers = sent_headers(config.rag.server_headers)
         server = connect(config.rag.server, headers, config.rag.server_timeout_s)
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
     model_ref = resolve_model(config.model, cache_dir)
@@ -337,63 +352,6 @@ def knowledge_method(settings: TrainSettings, knowledge: Knowledge) -> str:
     if settings.method != "auto":
         return settings.method
     return "lm" if knowledge.documents else "chat"
-
-
-@contextmanager
-def knowledge_index(
-    config: ExperimentConfig,
-    setup: Setup,
-    passages: list[Passage],
-    cache: StageCache,
-    run: Path,
-    upserts: bool,
-) -> Iterator[tuple[object, dict]]:
-    """The knowledge base's Chroma collection for this run, and where it lives (for the manifest):
-    a copy of the cached index in the run folder (so the updated split's upserts never touch the
-    cache), or a collection on `rag.server`. (None, {}) when no arm retrieves."""
-    if not retrievers_needed(config):
-        yield None, {}
-        return
-    inputs = IndexInputs(
-        setup.embedder.model_id, config.rag.collection, [p.id for p in passages], [p.text for p in passages]
-    )
-    if setup.server is not None:
-        with server_index(config, setup, inputs, cache, upserts) as found:
-            yield found
-        return
-    done = cache.run(BUILD_INDEX, "index", inputs, setup.embedder, f"{len(passages)} passages")
-    shutil.copytree(done.folder / CHROMA_DIR, run / CHROMA_DIR)
-    yield open_collection(run / CHROMA_DIR, config.rag.collection, setup.embedder), {"folder": CHROMA_DIR}
-
-
-@contextmanager
-def server_index(
-    config: ExperimentConfig, setup: Setup, inputs: IndexInputs, cache: StageCache, upserts: bool
-) -> Iterator[tuple[object, dict]]:
-    """The index on the Chroma server: one collection per index content (named by its stage key),
-    and for a run that upserts, its own copy, removed when the run ends."""
-    client = connect(
-        config.rag.server, server_headers(config.rag.server_headers), config.rag.server_timeout_s
-    )
-    name = f"{config.rag.collection}-{stage_key(BUILD_INDEX.family, inputs)[:16]}"
-    started = time.perf_counter()
-    collection, reused = knowledge_collection(client, name, setup.embedder, inputs.ids, inputs.documents)
-    detail = f"{len(inputs.ids)} passages" + (f", reused {name} on {config.rag.server}" if reused else "")
-    print(f"==> index ({detail})", flush=True)
-    cache.ledger.add_wall("index", time.perf_counter() - started)
-    if reused:
-        cache.ledger.reused.append(f"index ({detail})")
-    place = {"server": config.rag.server, "collection": name}
-    if not upserts:
-        yield collection, place
-        return
-    with run_copy(client, collection, config.name) as copy:
-        yield copy, {**place, "run_collection": copy.name, "run_collection_removed": True}
-
-
-def server_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The headers to send: ${VAR} taken from the environment (a token stays out of config files)."""
-    return {name: os.path.expandvars(value) for name, value in headers.items()}
 
 
 def make_asker(
@@ -533,11 +491,9 @@ def write_run(
 
 def redacted(config: ExperimentConfig) -> ExperimentConfig:
     """The config as the run folder records it: server headers other than ${VAR} references hidden."""
-    headers = {
-        name: value if value.startswith("${") and value.endswith("}") else "<redacted>"
-        for name, value in config.rag.server_headers.items()
-    }
-    return replace(config, rag=replace(config.rag, server_headers=headers))
+    return replace(
+        config, rag=replace(config.rag, server_headers=recorded_headers(config.rag.server_headers))
+    )
 
 
 def report_meta(config: ExperimentConfig, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:

@@ -9,6 +9,7 @@ updated split) works on its own copy, named after the run and removed when the r
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.error
 import urllib.request
@@ -23,6 +24,19 @@ from ftvsrag.rag.store import MODEL_KEY, UPSERT_BATCH, upsert_documents
 HEARTBEAT = "/api/v2/heartbeat"
 BUILT_KEY = "documents"
 """Collection metadata: how many documents a finished build holds (an interrupted one has fewer)."""
+
+
+def sent_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers to send: ${VAR} read from the environment (a token stays out of config files)."""
+    return {name: os.path.expandvars(value) for name, value in headers.items()}
+
+
+def recorded_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers as a run folder records them: ${VAR} references kept, any other value hidden."""
+    return {
+        name: value if value.startswith("${") and value.endswith("}") else "<redacted>"
+        for name, value in headers.items()
+    }
 
 
 def connect(url: str, headers: dict[str, str], timeout_s: float):
