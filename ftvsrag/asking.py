@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from ftvsrag.eval.answering import ANSWER, AnswerInputs, AnswerRuntime
-from ftvsrag.eval.arms import READER_ADAPTER, Arm
+from ftvsrag.eval.arms import ARMS, READER_ADAPTER, Arm
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.eval.probe import accepted_answers
 from ftvsrag.eval.questions import Question
@@ -29,6 +29,16 @@ class AdapterKey(NamedTuple):
 
 def retriever_of(arm: Arm, config: ExperimentConfig) -> str:
     return config.reader.retriever if arm.adapter == READER_ADAPTER else config.rag.retriever
+
+
+def retrievers_needed(config: ExperimentConfig) -> list[str]:
+    arms = [ARMS[name] for name in config.eval.arms]
+    return sorted({retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
+
+
+def arm_retrievers(config: ExperimentConfig) -> dict[str, str]:
+    arms = [ARMS[name] for name in config.eval.arms]
+    return {arm.name: retriever_of(arm, config) for arm in arms if arm.uses_retrieval}
 
 
 @dataclass(frozen=True)

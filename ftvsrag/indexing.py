@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ftvsrag.asking import retrievers_needed
 from ftvsrag.eval.config import ExperimentConfig
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.index import BUILD_INDEX, CHROMA_DIR, IndexInputs
@@ -33,7 +34,10 @@ def knowledge_index(
 ) -> Iterator[tuple[object, dict]]:
     """The knowledge base's Chroma collection for this run, and where it lives (for the manifest):
     a copy of the cached index in the run folder (so the updated split's upserts never touch the
-    cache), or a collection on the server of `setup.server`."""
+    cache), or a collection on the server of `setup.server`. (None, {}) when no arm retrieves."""
+    if not retrievers_needed(config):
+        yield None, {}
+        return
     inputs = IndexInputs(
         setup.embedder.model_id, config.rag.collection, [p.id for p in passages], [p.text for p in passages]
     )

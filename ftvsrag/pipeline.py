@@ -6,12 +6,10 @@ reads. Everything is validated before the run folder exists, and the folder is p
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ftvsrag.asking import AdapterKey, Asker, retriever_of
+from ftvsrag.asking import AdapterKey, Asker, arm_retrievers, retrievers_needed
 from ftvsrag.configtools import to_yaml
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.answering import AnswerRuntime
@@ -143,7 +141,7 @@ def run_experiment(
         passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
     with (
         atomic_dir(runs_dir / config.name) as run,
-        run_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
+        knowledge_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
     ):
         adapters = train_adapters(config, setup, knowledge, passages, collection, cache)
         asker = make_asker(config, setup, cache, adapters, knowledge, passages)
@@ -166,23 +164,6 @@ def run_experiment(
         )
     method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
     return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
-
-
-@contextmanager
-def run_index(
-    config: ExperimentConfig,
-    setup: Setup,
-    passages: list[Passage],
-    cache: StageCache,
-    run: Path,
-    upserts: bool,
-) -> Iterator[tuple[object, dict]]:
-    """The run's collection and where it lives (ftvsrag/indexing.py); (None, {}) when no arm retrieves."""
-    if not retrievers_needed(config):
-        yield None, {}
-        return
-    with knowledge_index(config, setup, passages, cache, run, upserts) as found:
-        yield found
 
 
 def check_processes(config: ExperimentConfig, processes: int) -> None:
@@ -535,16 +516,6 @@ def reuse_notes(cache: StageCache) -> list[str]:
         f"reused from {cache.root} (inputs unchanged; `--force STAGE` recomputes): "
         + ", ".join(cache.ledger.reused)
     ]
-
-
-def retrievers_needed(config: ExperimentConfig) -> list[str]:
-    arms = [ARMS[name] for name in config.eval.arms]
-    return sorted({retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
-
-
-def arm_retrievers(config: ExperimentConfig) -> dict[str, str]:
-    arms = [ARMS[name] for name in config.eval.arms]
-    return {arm.name: retriever_of(arm, config) for arm in arms if arm.uses_retrieval}
 
 
 def _probes(config: ExperimentConfig) -> bool:
