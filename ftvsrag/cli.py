@@ -161,7 +161,7 @@ def _quiet_offline_environment() -> None:
 def _run(args: argparse.Namespace) -> int:
     from ftvsrag.eval.config import load_config
     from ftvsrag.launch import check_nproc, launch
-    from ftvsrag.pipeline import check_processes
+    from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.stages import check_forceable
     from ftvsrag.team import launched_together
 
@@ -174,14 +174,14 @@ def _run(args: argparse.Namespace) -> int:
         check_processes(config, args.nproc)
         forced = [f"--force={stage}" for stage in args.force]
         return launch(args.nproc, ["run", str(args.config), *args.overrides, *forced])
-    return _print_outcome(_run_experiment(config, force))
+    return _print_outcome(run_experiment(config, force))
 
 
 def _run_in_team(config, force: frozenset[str]) -> int:
     """One process of several: the leader runs the experiment, the others serve it."""
     import signal
 
-    from ftvsrag.pipeline import check_processes
+    from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.team import join_team, serve
     from ftvsrag.train.model import plan_device
 
@@ -192,7 +192,7 @@ def _run_in_team(config, force: frozenset[str]) -> int:
         serve(team)
         return 0
     try:
-        outcome = _run_experiment(config, force, team)
+        outcome = run_experiment(config, force, team)
     except BaseException:
         team.dismiss(failed=True)
         raise
@@ -202,13 +202,6 @@ def _run_in_team(config, force: frozenset[str]) -> int:
 
 def _terminate(signum, frame) -> None:
     raise Terminated()
-
-
-def _run_experiment(config, force: frozenset[str], team=None):
-    from ftvsrag.pipeline import run_experiment
-    from ftvsrag.team import SOLO
-
-    return run_experiment(config, force, team or SOLO)
 
 
 def _print_outcome(outcome) -> int:
