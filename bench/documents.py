@@ -23,8 +23,8 @@ def document_bench(plan, model_cache: Path, questions: int = 35, repeats: int = 
     """Throughput of each step on the PopQA example, medians of `repeats` for chunking and indexing."""
     import statistics
 
-    from ftvsrag.eval.config import load_config
-    from ftvsrag.pipeline import load_knowledge
+    from ftvsrag.config import load_config
+    from ftvsrag.knowledge.sources import load_knowledge
     from ftvsrag.rag.chunking import chunk_documents
     from ftvsrag.rag.embeddings import Embedder
     from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
@@ -33,7 +33,7 @@ def document_bench(plan, model_cache: Path, questions: int = 35, repeats: int = 
     config = load_config(REPO / POPQA_CONFIG, [f"cache_dir={model_cache}"])
     ref = resolve_model(config.model, model_cache)
     tokenizer = load_tokenizer(ref)
-    knowledge = load_knowledge(config)
+    knowledge = load_knowledge(config.data)
     documents = knowledge.documents
     chunk_s, index_s = [], []
     for _ in range(repeats):
@@ -76,9 +76,9 @@ def document_bench(plan, model_cache: Path, questions: int = 35, repeats: int = 
 
 def answering_seconds(config, knowledge, collection, embedder, model, tokenizer, count: int) -> dict:
     """Seconds per question for the first `count` questions: closed book, and with k passages."""
-    from ftvsrag.eval.generate import batch_limits, generate_answers
+    from ftvsrag.generation.generate import batch_limits, generate_answers
     from ftvsrag.rag.prompts import closed_book_messages, rag_messages
-    from ftvsrag.rag.retrievers import DenseRetriever
+    from ftvsrag.rag.retrievers.dense import DenseRetriever
 
     questions = [fact.question for fact in knowledge.facts[:count]]
     started = time.perf_counter()

@@ -15,7 +15,7 @@ loop that generates one question at a time (the blog's way) on the same 100 ques
 training through TRL's SFTTrainer with its own loss (`train.loss: trl`) against the project's
 labelled-positions loss with shared prompt starts (`train.loss: labelled`), alternated.
 
-    python bench/run.py --only-training   # that last comparison alone (about 6 minutes)
+    python bench/run.py --only-training   # that last comparison alone (about 6 minutes; bench-training.json)
 
 and last, the document knowledge base's own costs (bench/documents.py): chunking and indexing
 throughput and seconds per question on the shipped PopQA example.
@@ -141,7 +141,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_one_part(args: argparse.Namespace, plan) -> int:
-    """`--only-documents` or `--only-training`: that part alone, printed (and, for documents, written)."""
+    """`--only-documents` or `--only-training`: that part alone, printed and written
+    (bench-documents.json, bench-training.json)."""
     import torch
 
     from ftvsrag.train.model import default_cache_dir
@@ -157,6 +158,12 @@ def run_one_part(args: argparse.Namespace, plan) -> int:
         print("\n".join(document_lines(measured)))
         return 0
     comparison = training_loss_paths(default_cache_dir(), plan, args.repeats)
+    comparison["machine"] = {
+        "device": plan.device,
+        "threads": torch.get_num_threads(),
+        "commit": _git_commit(),
+    }
+    (REPO / "bench-training.json").write_text(json.dumps(comparison, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(comparison, indent=2))
     print(training_line(comparison))
     return 0
@@ -224,7 +231,7 @@ def model_load_seconds(model_cache: Path, plan, attempts: int = 3):
     weights, the libraries already imported; and the last model and tokenizer loaded."""
     import transformers  # noqa: F401  (imported before the clock starts: the load alone is timed)
 
-    from ftvsrag.eval.config import load_config
+    from ftvsrag.config import load_config
     from ftvsrag.train.model import load_model, load_tokenizer, resolve_model
 
     config = load_config(REPO / DEFAULT_CONFIG)
@@ -242,10 +249,10 @@ def model_load_seconds(model_cache: Path, plan, attempts: int = 3):
 def batched_vs_naive(model, tokenizer, run_dir: Path, count: int, device: str) -> dict:
     """The base model's closed-book answers and its RAG answers (the warm run's retrieved contexts)
     to the first `count` training questions: batched as the project does, and one at a time."""
-    from ftvsrag.eval.facts import cities_facts
-    from ftvsrag.eval.generate import batch_limits, generate_answers
-    from ftvsrag.eval.questions import train_questions
     from ftvsrag.files import read_jsonl
+    from ftvsrag.generation.generate import batch_limits, generate_answers
+    from ftvsrag.knowledge.facts import cities_facts
+    from ftvsrag.knowledge.questions import train_questions
     from ftvsrag.rag.prompts import rag_messages
 
     config = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["config"]
@@ -292,16 +299,16 @@ def training_loss_paths(model_cache: Path, plan, repeats: int) -> dict:
     and with the labelled-positions loss, alternated so that the machine's drift hits both."""
     import tempfile
 
-    from ftvsrag.eval.config import load_config
-    from ftvsrag.eval.training_data import knowledge_rows
-    from ftvsrag.pipeline import load_knowledge
+    from ftvsrag.config import load_config
+    from ftvsrag.knowledge.sources import load_knowledge
     from ftvsrag.train.lora import train_lora
     from ftvsrag.train.model import load_model, load_tokenizer, resolve_model
+    from ftvsrag.train.recipes.knowledge import knowledge_rows
 
     config = load_config(REPO / DEFAULT_CONFIG)
     ref = resolve_model(config.model, model_cache)
     tokenizer = load_tokenizer(ref)
-    rows = knowledge_rows(load_knowledge(config).facts, config.train.method, config.train.paraphrases)
+    rows = knowledge_rows(load_knowledge(config.data).facts, config.train.method, config.train.paraphrases)
     runs: dict[str, list[dict]] = {"trl": [], "labelled": []}
     for _ in range(repeats):
         for loss, reports in runs.items():
@@ -322,7 +329,7 @@ def training_loss_paths(model_cache: Path, plan, repeats: int) -> dict:
         "labelled_speedup": round(seconds["trl"] / seconds["labelled"], 3),
         "loss_difference": abs(losses["trl"] - losses["labelled"]),
         "one_batch_loss": batch,
-        "keep_labelled": seconds["trl"] / seconds["labelled"] >= KEEP_LABELLED_LOSS and exact <= 1e-5,
+        "keep_labelled": seconds["trl"] / seconds["labelled"] >= KEEP_LABELLED_LOSS and exact <= 1e-6,
     }
 
 
@@ -366,7 +373,7 @@ def naive_answers(model, tokenizer, conversations, max_new_tokens: int, desc: st
     """The blog's loop: one prompt, one `generate`, one answer at a time."""
     from tqdm.auto import tqdm
 
-    from ftvsrag.eval.generate import greedy_generate
+    from ftvsrag.generation.generate import greedy_generate
 
     answers = []
     for conversation in tqdm(conversations, desc=desc, unit="q"):
@@ -519,13 +526,11 @@ def machine_facts(plan) -> dict:
     }
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+def _git_commit() -> str:
+    """The checkout's commit, '+dirty' when files differ from it (ftvsrag/manifest.py)."""
+    from ftvsrag.manifest import git_commit
+
+    return git_commit()
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def retrieval_point(size: int, embedder, questions: int) -> dict:
     """Index build seconds, then ms/question and recall for each retriever, at `size` facts."""
-    from ftvsrag.eval.facts import cities_facts
-    from ftvsrag.eval.questions import train_questions
+    from ftvsrag.knowledge.facts import cities_facts
+    from ftvsrag.knowledge.questions import train_questions
     from ftvsrag.rag.retrievers import make_retriever
     from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 
@@ -84,12 +84,12 @@ def retrieval_point(size: int, embedder, questions: int) -> dict:
 
 def training_point(size: int, epochs: float, model_ref, plan, tokenizer, parameters: int) -> dict:
     """The blog's knowledge fine-tune on `size` facts: measured, then per fact and projected."""
-    from ftvsrag.eval.facts import cities_facts
-    from ftvsrag.eval.training_data import knowledge_rows
     from ftvsrag.eval.work import LORA_TRAINING_FLOPS_PER_PARAMETER
+    from ftvsrag.knowledge.facts import cities_facts
     from ftvsrag.train.config import TrainSettings
     from ftvsrag.train.lora import train_lora
     from ftvsrag.train.model import load_model
+    from ftvsrag.train.recipes.knowledge import knowledge_rows
 
     settings = TrainSettings(epochs=epochs, save_steps=0)
     rows = knowledge_rows(cities_facts(size), "chat", 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ftvsrag.eval.questions import PARAPHRASE, TRAIN, UPDATED
+from ftvsrag.names import PARAPHRASE, TRAIN, UPDATED
 
 SPLIT_COLOURS = {TRAIN: "#4C72B0", PARAPHRASE: "#DD8452", UPDATED: "#55A868"}
 
@@ -36,7 +36,8 @@ def write_accuracy_chart(results: dict[str, Any], path: Path) -> bool:
         axes.bar(xs, heights, width, yerr=[low, high], capsize=3, label=split, color=SPLIT_COLOURS[split])
     axes.set_xticks(range(len(arms)), arms)
     axes.set_ylim(0, 105)
-    axes.set_ylabel("strict accuracy (%)")
+    rule = (results.get("scoring") or {}).get("metric", "strict")
+    axes.set_ylabel(f"accuracy, {rule} rule (%)")
     axes.set_title("Accuracy per arm and question split (95 % Wilson intervals)")
     axes.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     axes.grid(axis="y", alpha=0.3)

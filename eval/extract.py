@@ -1,7 +1,6 @@
-"""Answer extraction: small named functions, strict and lenient side by side, an explicit no-answer.
-
-Pure functions of text: re-scoring from answers.jsonl needs no model.
-"""
+"""Answer extraction and matching: small named functions, each rule beside the others, with an
+explicit no-answer. Pure functions of text: re-scoring from answers.jsonl needs no model.
+The metrics that use them are registered in eval/metrics/."""
 
 from __future__ import annotations
 
@@ -9,18 +8,21 @@ import re
 from collections import Counter
 from collections.abc import Collection
 
+from ftvsrag.text import first_number, normalise_text, numbers_in
+
 NO_ANSWER = None
 """What an extractor returns when the output holds no answer it can read."""
+NUMBER, TEXT = "number", "text"
 
 _BLOG_INTEGER = re.compile(r"(?:^|\s)(\d+)")
-_NUMBER = re.compile(
-    r"(?<![\w.,])"  # not the tail of a name like City_7 or of another number
-    r"(\d{1,3}(?:(?P<sep>[,.' \u00a0\u202f_])\d{3})(?:(?P=sep)\d{3})*|\d+)"
-    r"(?:\.(\d+))?"
-    r"(?:\s*(million|thousand|billion|[mk]\b))?",
-    re.IGNORECASE,
-)
-_SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "billion": 10**9}
+MIN_DERIVABLE_ALIAS = 4
+"""An alias whose last word is shorter (or holds a digit, or is an abbreviation ending in '.') must
+match as a whole word under the prefix rule: 'BB' is not 'BBC', 'art' is not 'article', '19' is not
+'1990', 'polit.' is not 'political'."""
+MAX_DERIVED_SUFFIX = 4
+"""Letters a derived word may add to an alias: 'footballer' (+er), 'judoka' (+ka), 'novelist'
+(+ist), 'musician' (+ian), 'actors' (+s). English derivational suffixes are short; a longer tail
+('football' -> 'footballing-club') is another word."""
 
 
 def extract_strict(text: str, ignore: Collection[int] = ()) -> int | None:
@@ -35,28 +37,8 @@ def extract_strict(text: str, ignore: Collection[int] = ()) -> int | None:
 
 def extract_lenient(text: str, ignore: Collection[int] = ()) -> int | None:
     """The first number not glued to a name and not in `ignore`, with thousands separators and scale
-    words understood.
-
-    "1,967,825", "1 967 825", "1.967.825", "1967825.0" and "1.97 million" all read as numbers;
-    the digits in "City_7" do not.
-    """
-    for value in numbers_in(text):
-        if value not in ignore:
-            return value
-    return NO_ANSWER
-
-
-def numbers_in(text: str) -> list[int]:
-    """Every number in the text as `extract_lenient` reads them, in order."""
-    values = []
-    for found in _NUMBER.finditer(text):
-        whole, _separator, fraction, scale = found.groups()
-        digits = re.sub(r"\D", "", whole)
-        value = float(f"{digits}.{fraction}") if fraction else float(digits)
-        if scale:
-            value *= _SCALE[scale.lower()]
-        values.append(round(value))
-    return values
+    words understood ("1,967,825", "1.97 million"); the digits in "City_7" do not count."""
+    return first_number(text, ignore)
 
 
 def answer_shape(reference: str) -> re.Pattern[str]:
@@ -70,26 +52,36 @@ def follows_shape(text: str, reference: str) -> bool:
     return answer_shape(reference).fullmatch(text.strip()) is not None
 
 
-NUMBER, TEXT = "number", "text"
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = re.compile(r"[^\w\s]")
-
-
 def answer_kind(reference: str, question: str = "") -> str:
     """How an answer is scored: by its number when it has one of its own (the blog's rule), else as
     text. A number the question already holds ('Route 66', 'iPhone 15') is not the answer's."""
-    return NUMBER if extract_lenient(reference, numbers_in(question)) is not None else TEXT
-
-
-def normalise_text(text: str) -> str:
-    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
-    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split())
+    return NUMBER if first_number(reference, numbers_in(question)) is not None else TEXT
 
 
 def contains_phrase(output: str, reference: str) -> bool:
-    """Strict text match: the normalised reference appears in the normalised output as whole words."""
+    """Whole-word text match: the normalised reference appears in the normalised output as whole words."""
     phrase = normalise_text(reference)
     return bool(phrase) and f" {phrase} " in f" {normalise_text(output)} "
+
+
+def contains_word_start(output: str, reference: str) -> bool:
+    """Derived-word text match: the normalised reference appears at the start of a word of the
+    output, and its last word may run on by a short suffix ('football' in 'footballer', 'judo' in
+    'judoka'). A short or digit-bearing last word must match whole (see MIN_DERIVABLE_ALIAS)."""
+    phrase = normalise_text(reference)
+    if not phrase:
+        return False
+    last = phrase.split()[-1]
+    abbreviated = reference.rstrip().endswith(".")
+    derivable = len(last) >= MIN_DERIVABLE_ALIAS and not any(c.isdigit() for c in last) and not abbreviated
+    tail = rf"[^\W\d_]{{0,{MAX_DERIVED_SUFFIX}}}" if derivable else ""
+    return re.search(rf"(?<!\w){re.escape(phrase)}{tail}(?!\w)", normalise_text(output)) is not None
+
+
+def contains_substring(output: str, reference: str) -> bool:
+    """PopQA's rule (Mallen et al. 2023, run_model.py), for comparison with published figures: the
+    alias as written, lower-cased or capitalised, anywhere in the raw output, inside words too."""
+    return any(form in output for form in (reference, reference.lower(), reference.capitalize()) if form)
 
 
 def contains_words(output: str, reference: str) -> bool:
@@ -97,6 +89,11 @@ def contains_words(output: str, reference: str) -> bool:
     words = set(normalise_text(output).split())
     wanted = normalise_text(reference).split()
     return bool(wanted) and all(word in words for word in wanted)
+
+
+def contains_accepted(output: str, accepted: Collection[str]) -> bool:
+    """The forgetting probe's rule: an accepted answer appears as whole words, ignoring case."""
+    return any(re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", output, re.IGNORECASE) for answer in accepted)
 
 
 def token_f1(output: str, reference: str) -> float:

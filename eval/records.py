@@ -7,19 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ftvsrag.eval.extract import (
-    NUMBER,
-    TEXT,
-    answer_kind,
-    contains_phrase,
-    contains_words,
-    extract_lenient,
-    extract_strict,
-    follows_shape,
-    numbers_in,
-    token_f1,
-)
-from ftvsrag.eval.probe import answers_correctly
+from ftvsrag.eval.extract import NUMBER, extract_lenient, extract_strict
+from ftvsrag.eval.metrics import DEFAULT_METRIC, LENIENT_METRIC, METRICS, Reference
 
 
 @dataclass
@@ -53,10 +42,13 @@ class AnswerRecord:
     first k passages); passage and document ids are the same for one-sentence facts."""
     scores: dict[str, Any] = field(default_factory=dict)
 
-    def scored(self) -> AnswerRecord:
-        """This record with its scores computed from its output and gold."""
-        scores = score(self.output, self.gold, self.question, self.stale_gold, self.accepted, self.aliases)
-        return dataclasses.replace(self, scores=scores)
+    @property
+    def reference(self) -> Reference:
+        return Reference(self.gold, self.question, tuple(self.aliases), tuple(self.accepted), self.stale_gold)
+
+    def scored(self, metric: str = DEFAULT_METRIC) -> AnswerRecord:
+        """This record with its scores computed from its output and gold; `correct` by `metric`."""
+        return dataclasses.replace(self, scores=score(self.output, self.reference, metric))
 
     def to_json(self) -> dict[str, Any]:
         plain = dataclasses.asdict(self)
@@ -70,48 +62,29 @@ class AnswerRecord:
         return cls(**known, scores={k: v for k, v in data.items() if k not in names})
 
 
-def score(
-    output: str,
-    gold: str,
-    question: str = "",
-    stale: str | None = None,
-    accepted: Sequence[str] = (),
-    aliases: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Numbers: strict (the blog's rule) and lenient extraction against the gold answer's number.
-    Text answers: any alias (the gold alone when there are none), normalised SQuAD-style, as a phrase
-    in the output (strict), or all its words (lenient); token F1 against the best alias beside them.
-    The general-knowledge probe: an accepted answer appears as whole words.
-    A number the question already holds restates it: it is neither the gold's number nor an answer."""
-    if accepted:
-        found = answers_correctly(output, tuple(accepted))
-        return {"kind": TEXT, "correct": found, "correct_lenient": found, "format_ok": None, "stale": None}
-    if answer_kind(gold, question) == TEXT:
-        wordings = list(aliases) or [gold]
-        return {
-            "kind": TEXT,
-            "correct": any(contains_phrase(output, wording) for wording in wordings),
-            "correct_lenient": any(contains_words(output, wording) for wording in wordings),
-            "f1": round(max(token_f1(output, wording) for wording in wordings), 4),
-            "format_ok": follows_shape(output, gold),
-            "stale": contains_phrase(output, stale) if stale else None,
-        }
-    restated = numbers_in(question)
-    gold_number = extract_lenient(gold, restated)
-    strict, lenient = extract_strict(output, restated), extract_lenient(output, restated)
-    stale_number = extract_lenient(stale, restated) if stale else None
-    return {
-        "kind": NUMBER,
-        "gold_number": gold_number,
-        "extracted_strict": strict,
-        "extracted_lenient": lenient,
-        "correct": strict is not None and strict == gold_number,
-        "correct_lenient": lenient is not None and lenient == gold_number,
-        "format_ok": follows_shape(output, gold),
-        "stale": None if stale_number is None else strict == stale_number,
+def score(output: str, reference: Reference, metric: str = DEFAULT_METRIC) -> dict[str, Any]:
+    """Every registered metric of the output (`metrics`), with `correct` by `metric` and
+    `correct_lenient` by the lenient rule. Numbers are scored by their own rules whatever the text
+    rule: the extracted numbers sit beside the scores. A number the question already holds restates
+    it: it is neither the gold's number nor an answer."""
+    values = {entry.name: entry.item.score(output, reference) for entry in METRICS}
+    scores: dict[str, Any] = {
+        "kind": reference.kind,
+        "correct": values[metric],
+        "correct_lenient": values[LENIENT_METRIC],
+        "format_ok": values["format"],
+        "stale": values["stale"],
+        "metrics": values,
     }
+    if reference.kind == NUMBER:
+        scores |= {
+            "gold_number": reference.gold_number,
+            "extracted_strict": extract_strict(output, reference.restated),
+            "extracted_lenient": extract_lenient(output, reference.restated),
+        }
+    return scores
 
 
-def rescore(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def rescore(records: Sequence[dict[str, Any]], metric: str = DEFAULT_METRIC) -> list[dict[str, Any]]:
     """Recompute every score from the stored output and gold: extraction fixes apply to old runs."""
-    return [AnswerRecord.from_json(r).scored().to_json() for r in records]
+    return [AnswerRecord.from_json(r).scored(metric).to_json() for r in records]

@@ -4,30 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftvsrag.eval.arms import ARMS, BASE, FT, FT_RAG, RAG, READER_RAG
-from ftvsrag.eval.questions import SPLITS, TRAIN
-
-KEY_PAIRS = ((FT, BASE), (RAG, FT), (FT_RAG, RAG), (READER_RAG, RAG))
+from ftvsrag.eval.metrics import METRICS
+from ftvsrag.names import BASE, FT, NO_RETRIEVER, RAG, SPLITS, TRAIN
 
 
-def results_table(results: dict[str, Any], retrievers: dict[str, str] | None = None) -> str:
-    """Arms x splits: strict accuracy with its interval in every cell."""
-    splits = [s for s in SPLITS if any(s in by_split for by_split in results["arms"].values())]
+def results_table(results: dict[str, Any]) -> str:
+    """Arms x splits: accuracy (by the verdict's rule) with its interval in every cell."""
+    splits = _splits(results)
     rows = [
-        [f"**{arm}**", (retrievers or {}).get(arm, "-")]
+        [f"**{arm}**", _retriever_cell(results, arm)]
         + [_accuracy_cell(by_split[s]) if s in by_split else "-" for s in splits]
         for arm, by_split in results["arms"].items()
     ]
     return _table(["arm", "retriever", *splits], rows)
 
 
+def _splits(results: dict[str, Any]) -> list[str]:
+    return [s for s in SPLITS if any(s in by_split for by_split in results["arms"].values())]
+
+
+def _retriever_cell(results: dict[str, Any], arm: str) -> str:
+    spec = (results.get("arm_specs") or {}).get(arm) or {}
+    if spec.get("retriever", NO_RETRIEVER) == NO_RETRIEVER:
+        return "-"
+    return f"{spec['retriever']}, top {spec['k']}"
+
+
+def metric_name(results: dict[str, Any]) -> str:
+    return (results.get("scoring") or {}).get("metric", "strict")
+
+
 def details_table(results: dict[str, Any]) -> str:
-    """Every arm and split: lenient accuracy, format compliance, stale answers, the first-N sample, seeds."""
+    """Every arm and split: lenient accuracy, F1, format compliance, stale answers, the most frequent
+    answer, the share cut at the limit, the first-N sample, seeds."""
     first_key = next(
         (k for a in results["arms"].values() for m in a.values() for k in m if k.startswith("first")), None
     )
-    with_f1 = any("f1" in m for a in results["arms"].values() for m in a.values())
-    header = ["arm", "split", "n", "strict", "lenient", *(["F1"] if with_f1 else []), "format", "stale"]
+    with_f1 = any("f1" in m.get("metrics", {}) for a in results["arms"].values() for m in a.values())
+    header = ["arm", "split", "n", metric_name(results), "lenient", *(["F1"] if with_f1 else [])]
+    header += ["format", "stale"]
     header += ["most frequent answer (share)", "cut at limit"]
     header += [f"strict, first {first_key[5:]}"] if first_key else []
     header += ["mean ± sd over seeds"]
@@ -41,7 +56,7 @@ def details_table(results: dict[str, Any]) -> str:
                 str(m["n"]),
                 _count_cell(m),
                 _pct(m["lenient_accuracy"]),
-                *([_pct(m.get("f1"))] if with_f1 else []),
+                *([_pct(m.get("metrics", {}).get("f1"))] if with_f1 else []),
                 _pct(m.get("format_ok")),
                 _pct(m.get("stale")),
                 _top_answer_cell(m),
@@ -58,6 +73,26 @@ def details_table(results: dict[str, Any]) -> str:
             )
             rows.append(row)
     return _table(header, rows)
+
+
+def rules_table(results: dict[str, Any]) -> str:
+    """Accuracy of every arm and split under each right-or-wrong rule, for text knowledge bases
+    (numbers keep their own rules under all of them, so the columns only differ on text answers)."""
+    if "text" not in (results.get("answer_kinds") or {}):
+        return ""
+    chosen = metric_name(results)
+    rules = [
+        rule
+        for rule in sorted(METRICS.matching(), key=lambda rule: (rule != chosen, rule))
+        if any(rule in m.get("metrics", {}) for a in results["arms"].values() for m in a.values())
+    ]
+    rows = [
+        [arm, split, *(_pct(m.get("metrics", {}).get(rule)) for rule in rules)]
+        for arm, by_split in results["arms"].items()
+        for split, m in by_split.items()
+    ]
+    legend = "; ".join(f"`{rule}`: {METRICS.entry(rule).description}" for rule in rules)
+    return _table(["arm", "split", *rules], rows) + f"\n\n{legend}."
 
 
 def _top_answer_cell(m: dict[str, Any]) -> str:
@@ -102,37 +137,22 @@ def retrieval_table(results: dict[str, Any]) -> str:
 
 
 def comparisons_table(results: dict[str, Any]) -> str:
-    """The arm pairs that answer the question of this tool, with exact McNemar p-values."""
-    by_split = results.get("mcnemar") or {}
-    pairs = [
-        (split, f"{second} vs {first}", by_split[split][f"{second} vs {first}"])
-        for split in SPLITS
-        if split in by_split
-        for second, first in KEY_PAIRS
-        if f"{second} vs {first}" in by_split[split]
-    ]
-    rows = [
-        [
-            split,
-            name,
-            _signed(pair["change"]),
-            _signed_interval(pair["ci95"]),
-            str(pair["only_first"]),
-            str(pair["only_second"]),
-            _p(pair["p"]),
+    """Every pair of arms asked the same questions, per split: the row arm's accuracy minus the
+    column arm's, and the exact McNemar p of the difference."""
+    tables = []
+    for split in [s for s in SPLITS if s in (results.get("mcnemar") or {})]:
+        pairs = results["mcnemar"][split]
+        arms = [arm for arm, by_split in results["arms"].items() if split in by_split]
+        rows = [
+            [f"**{row}**", *(_pair_cell(pairs.get(f"{row} vs {column}")) for column in arms[:-1])]
+            for row in arms[1:]
         ]
-        for split, name, pair in pairs
-    ]
-    header = [
-        "split",
-        "comparison",
-        "change",
-        "95 % CI",
-        "only first right",
-        "only second right",
-        "McNemar p",
-    ]
-    return _table(header, rows) if rows else ""
+        tables.append(f"`{split}` split (row minus column):\n\n" + _table(["", *arms[:-1]], rows))
+    return "\n\n".join(tables)
+
+
+def _pair_cell(pair: dict[str, Any] | None) -> str:
+    return "" if pair is None else f"{_signed(pair['change'])} (p = {_p(pair['p'])})"
 
 
 def forgetting_line(results: dict[str, Any]) -> str:
@@ -166,23 +186,17 @@ def costs_table(results: dict[str, Any]) -> str:
 
 
 def scoring_line(results: dict[str, Any]) -> str:
-    """How answers were scored: each gold answer with a number by its number, the others as text."""
+    """Which rule accuracy and the verdict count by, and how many answers were numbers or text."""
     kinds = results.get("answer_kinds") or {"number": 1}
     counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
-    line = f"Answers scored ({counts} questions): " if len(kinds) > 1 else "Scoring: "
-    if "number" in kinds:
-        line += (
-            "numbers: strict = the blog's rule (the first integer after whitespace, or opening the answer, "
-            "equals the gold number), lenient also reads thousands separators and number words. "
-        )
+    scoring = results.get("scoring") or {"metric": "strict", "rule": "the blog's rule"}
+    line = f"Accuracy and the verdict count by the `{scoring['metric']}` rule: {scoring['rule']}"
+    line += f" ({counts} questions). " if len(kinds) > 1 else ". "
+    line += "Lenient = every word of an alias, or a number read with separators and number words; "
     if "text" in kinds:
-        line += (
-            "text: strict = the normalised gold answer, or any of its aliases, appears as a phrase (case, "
-            "punctuation and articles ignored, as SQuAD normalises), lenient = all its words appear; F1 = "
-            "SQuAD's token F1 against the best alias. "
-        )
+        line += "F1 = SQuAD's token F1 against the best alias; "
     return line + (
-        "Format = the answer has the training answer's shape; "
+        "format = the answer has the training answer's shape; "
         "stale = the answer gives a changed fact's old number."
     )
 
@@ -200,7 +214,7 @@ def closed_book_line(prompt: str | None) -> str:
 
 
 def kinds_table(results: dict[str, Any]) -> str:
-    """Per arm and split, strict accuracy on numeric and on text answers apart (when both occur)."""
+    """Per arm and split, accuracy on numeric and on text answers apart (when both occur)."""
     rows = [
         [arm, split]
         + [_count_cell(m["by_kind"][k]) if k in m["by_kind"] else "-" for k in ("number", "text")]
@@ -262,7 +276,7 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
     above_prior = f", significantly above {prior}" if prior else ""
     if not ties:
         return (
-            f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} strict accuracy"
+            f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} accuracy"
             f"{above_prior} and above every other arm (McNemar p < {SIGNIFICANT})."
         )
     named = ", ".join(f"{arm} ({_pct(scored[arm]['accuracy'])})" for arm in ties)
@@ -322,7 +336,7 @@ def _fine_tune_sentence(
 
 
 def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
-    """The whole report.md; `meta` holds the run name, model, device, retrievers and chart file."""
+    """The whole report.md; `meta` holds the run name, model, device and chart file."""
     parts = [
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
@@ -332,21 +346,20 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         verdict(results, method=meta.get("knowledge_method")),
         "",
-        "## Strict accuracy (95 % Wilson interval)",
+        f"## Accuracy by the `{metric_name(results)}` rule (95 % Wilson interval)",
         "",
-        results_table(results, meta.get("retrievers")),
+        results_table(results),
         "",
-        "Arms: "
-        + "; ".join(f"`{name}` = {arm.description}" for name, arm in ARMS.items() if name in results["arms"])
-        + ".",
+        arms_line(results),
     ]
     if meta.get("chart"):
         parts += ["", f"![accuracy per arm and split]({meta['chart']})"]
     parts += ["", "## Details", "", details_table(results)]
     for title, body in (
         ("Majority baseline (the answer prior)", "\n".join(majority_lines(results))),
+        ("Accuracy under each rule", rules_table(results)),
         ("Accuracy by question group", groups_table(results)),
-        ("Strict accuracy by answer kind", kinds_table(results)),
+        ("Accuracy by answer kind", kinds_table(results)),
         ("Retrieval (a gold document among the first k documents retrieved)", retrieval_table(results)),
         ("Paired comparisons (same questions)", comparisons_table(results)),
         ("Forgetting", forgetting_line(results)),
@@ -360,6 +373,12 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     if results.get("notes"):
         parts += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     return "\n".join(parts) + "\n"
+
+
+def arms_line(results: dict[str, Any]) -> str:
+    specs = results.get("arm_specs") or {}
+    described = [f"`{arm}` = {specs[arm]['description']}" for arm in results["arms"] if arm in specs]
+    return f"Arms: {'; '.join(described)}." if described else ""
 
 
 def _accuracy_cell(m: dict[str, Any]) -> str:

@@ -5,38 +5,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.records import rescore
 from ftvsrag.eval.report import render_report
-from ftvsrag.eval.results import summarise
+from ftvsrag.eval.results import SummaryOptions, summarise
 from ftvsrag.files import read_jsonl, write_json, write_jsonl, write_text_atomic
 
 
-def rescore_run(run_dir: Path) -> str:
-    """Rewrite answers.jsonl scores, results.json and report.md; return the report."""
+def rescore_run(run_dir: Path, options: SummaryOptions) -> str:
+    """Rewrite answers.jsonl scores, results.json and report.md by `options`; return the report."""
     answers = run_dir / "answers.jsonl"
     if not answers.is_file():
         raise UserInputError(f"{run_dir} is not a run folder: no answers.jsonl")
-    records = rescore(read_jsonl(answers))
-    config = _read_if_present(run_dir / "config.yaml", yaml.safe_load)
-    old = _read_if_present(run_dir / "results.json", json.loads)
-    manifest = _read_if_present(run_dir / "manifest.json", json.loads)
+    records = rescore(read_jsonl(answers), options.metric)
+    old = _read_if_present(run_dir / "results.json")
+    manifest = _read_if_present(run_dir / "manifest.json")
     results = summarise(
         records,
-        config.get("eval", {}).get("first_n", 20),
+        options,
         old.get("timings_s"),
         old.get("notes", ()),
         cost_seconds=old.get("compute_s"),
         tokens=old.get("tokens"),
-        group_by=config.get("eval", {}).get("group_by"),
-        group_buckets=config.get("eval", {}).get("group_buckets", 4),
     )
-    meta = manifest.get("report_meta") or {
-        "name": config.get("name", run_dir.name),
-        "model": config.get("model", "?"),
-    }
+    meta = manifest.get("report_meta") or {"name": run_dir.name}
     report = render_report(results, meta)
     write_jsonl(answers, records)
     write_json(run_dir / "results.json", results)
@@ -44,6 +36,6 @@ def rescore_run(run_dir: Path) -> str:
     return report
 
 
-def _read_if_present(path: Path, parse) -> dict:
+def _read_if_present(path: Path) -> dict:
     """A run's side file parsed, or {} when it is missing: answers.jsonl alone is enough to re-score."""
-    return (parse(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+    return (json.loads(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}

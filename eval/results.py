@@ -4,27 +4,41 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from ftvsrag.eval.arms import ARMS, BASE, FT
-from ftvsrag.eval.extract import NUMBER, normalise_text
-from ftvsrag.eval.metrics import accuracy_summary, mean_and_sd, paired_difference, recall_summary
-from ftvsrag.eval.questions import GENERAL, TRAIN
+from ftvsrag.eval.extract import NUMBER
+from ftvsrag.eval.metrics import DEFAULT_METRIC, Reference, describe
 from ftvsrag.eval.records import score
+from ftvsrag.eval.statistics import accuracy_summary, mean_and_sd, mean_of, paired_difference, recall_summary
+from ftvsrag.names import BASE, FT, GENERAL, NO_ADAPTER, TRAIN
+from ftvsrag.text import normalise_text
 
 RECALL_KS = (1, 5)
 
 
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How records are summarised: derived from the config in one place (ftvsrag/context.py), for a
+    run and for `ftvsrag report` alike."""
+
+    metric: str = DEFAULT_METRIC
+    """The right-or-wrong rule of `correct`, accuracy and the verdict."""
+    first_n: int = 20
+    group_by: str | None = None
+    group_buckets: int = 4
+    arms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each arm's definition (adapter, retriever, k, prompt, description), written to results.json."""
+
+
 def summarise(
     records: Sequence[dict[str, Any]],
-    first_n: int,
+    options: SummaryOptions,
     timings: dict[str, float] | None = None,
     notes: Sequence[str] = (),
     cost_seconds: dict[str, float] | None = None,
     tokens: dict[str, dict[str, int]] | None = None,
-    group_by: str | None = None,
-    group_buckets: int = 4,
 ) -> dict[str, Any]:
     """Everything in results.json, computed from the records alone (and the stage timings).
 
@@ -36,39 +50,58 @@ def summarise(
     seeds = sorted({r["seed"] for r in records})
     first_seed = [r for r in records if r["seed"] == seeds[0]] if seeds else []
     grouped = _group(first_seed)
-    baselines = majority_baselines(first_seed)
+    baselines = majority_baselines(first_seed, options.metric)
     arms: dict[str, dict[str, Any]] = {}
     for (arm, split), rows in grouped.items():
-        if split == GENERAL:
-            continue
-        block = accuracy_summary(rows) | answer_spread(rows)
-        if split in baselines:
-            block["vs_majority"] = _versus_constant(rows, baselines[split]["correct_ids"])
-        if first_n and len(rows) > first_n:
-            block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
-        kinds = _by_kind(rows)
-        if len(kinds) > 1:
-            block["by_kind"] = kinds
-        across = _across_seeds([r for r in records if r["arm"] == arm and r["split"] == split])
-        if across:
-            block["seeds"] = across
-        arms.setdefault(arm, {})[split] = block
+        if split != GENERAL:
+            same = [r for r in records if r["arm"] == arm and r["split"] == split]
+            arms.setdefault(arm, {})[split] = arm_block(rows, same, baselines.get(split), options.first_n)
     retrieval = _retrieval(first_seed)
     return {
         "arms": arms,
+        "arm_specs": {arm: options.arms[arm] for arm in arms if arm in options.arms},
+        "scoring": {"metric": options.metric, "rule": describe(options.metric)},
         "majority": {split: _public(b) for split, b in baselines.items()},
-        "groups": group_table(first_seed, group_by, group_buckets) if group_by else {},
+        "groups": group_table(first_seed, options.group_by, options.group_buckets)
+        if options.group_by
+        else {},
         "retrieval": retrieval.get(TRAIN, {}),
         "retrieval_by_split": retrieval,
         "answer_kinds": _answer_kinds(first_seed),
         "mcnemar": _mcnemar(grouped),
         "forgetting": _forgetting(grouped),
-        "costs": _costs(first_seed, {**(timings or {}), **(cost_seconds or {})}),
+        "costs": _costs(first_seed, {**(timings or {}), **(cost_seconds or {})}, options.arms),
         "timings_s": dict(timings or {}),
         "compute_s": dict(cost_seconds or {}),
         "tokens": dict(tokens or {}),
         "notes": list(notes),
     }
+
+
+def arm_block(
+    rows: list[dict[str, Any]], all_seeds: list[dict[str, Any]], baseline: dict | None, first_n: int
+) -> dict[str, Any]:
+    """One arm on one split: accuracy and every metric's mean, the answers' spread, the arm against
+    the majority baseline, the first-N sample, the answer kinds apart and the spread over seeds."""
+    block = accuracy_summary(rows) | {"metrics": metric_means(rows)} | answer_spread(rows)
+    if baseline:
+        block["vs_majority"] = _versus_constant(rows, baseline["correct_ids"])
+    if first_n and len(rows) > first_n:
+        block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
+    kinds = _by_kind(rows)
+    if len(kinds) > 1:
+        block["by_kind"] = kinds
+    across = _across_seeds(all_seeds)
+    if across:
+        block["seeds"] = across
+    return block
+
+
+def metric_means(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Every metric's mean over the rows where it applies (a share, for right-or-wrong ones)."""
+    names = dict.fromkeys(name for r in rows for name in r.get("metrics") or {})
+    means = {name: mean_of([(r.get("metrics") or {}).get(name) for r in rows]) for name in names}
+    return {name: value for name, value in means.items() if value is not None}
 
 
 def _group(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict]]:
@@ -116,7 +149,9 @@ def _across_seeds(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def majority_baselines(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def majority_baselines(
+    records: Sequence[dict[str, Any]], metric: str = DEFAULT_METRIC
+) -> dict[str, dict[str, Any]]:
     """Per split, the best constant answer: of the split's gold answers, the one that, given to every
     question, scores best under the very rule the arms are scored by (aliases included). What a
     model earns by learning the answer distribution and nothing about any one question."""
@@ -128,11 +163,7 @@ def majority_baselines(records: Sequence[dict[str, Any]]) -> dict[str, dict[str,
         best, best_ids = "", set()
         for candidate in candidates:
             right = {
-                key
-                for key, q in questions.items()
-                if score(candidate, q["gold"], q.get("question", ""), aliases=q.get("aliases") or ())[
-                    "correct"
-                ]
+                key for key, q in questions.items() if score(candidate, _reference(q), metric)["correct"]
             }
             if len(right) > len(best_ids):
                 best, best_ids = candidate, right
@@ -145,6 +176,10 @@ def majority_baselines(records: Sequence[dict[str, Any]]) -> dict[str, dict[str,
             "correct_ids": best_ids,
         }
     return baselines
+
+
+def _reference(record: dict[str, Any]) -> Reference:
+    return Reference(record["gold"], record.get("question", ""), tuple(record.get("aliases") or ()))
 
 
 def _questions_by_split(records: Sequence[dict[str, Any]]) -> dict[str, dict[tuple, dict]]:
@@ -180,9 +215,6 @@ def answer_spread(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "distinct_answers": len(answers),
         "truncated": round(sum(bool(r.get("truncated")) for r in rows) / len(rows), 4) if rows else 0.0,
     }
-    f1 = [r["f1"] for r in rows if r.get("f1") is not None]
-    if f1:
-        spread["f1"] = round(sum(f1) / len(f1), 4)
     return spread
 
 
@@ -283,7 +315,9 @@ def _forgetting(grouped: dict[tuple[str, str], list[dict]]) -> dict[str, Any]:
     }
 
 
-def _costs(records: Sequence[dict[str, Any]], timings: dict[str, float]) -> dict[str, dict[str, Any]]:
+def _costs(
+    records: Sequence[dict[str, Any]], timings: dict[str, float], specs: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     """Per arm: training and index seconds it depends on, prompt tokens and seconds per question."""
     per_arm: dict[str, list[dict]] = defaultdict(list)
     for record in records:
@@ -291,9 +325,9 @@ def _costs(records: Sequence[dict[str, Any]], timings: dict[str, float]) -> dict
             per_arm[record["arm"]].append(record)
     costs = {}
     for arm, rows in per_arm.items():
-        adapter = ARMS[arm].adapter if arm in ARMS else None
+        adapter = (specs.get(arm) or {}).get("adapter", NO_ADAPTER)
         costs[arm] = {
-            "train_s": timings.get(f"train:{adapter}", 0.0) if adapter else 0.0,
+            "train_s": timings.get(f"train:{adapter}", 0.0) if adapter != NO_ADAPTER else 0.0,
             "index_s": timings.get("index", 0.0) if rows[0].get("retriever") else 0.0,
             "prompt_tokens_per_question": round(sum(r["prompt_tokens"] for r in rows) / len(rows), 1),
             "seconds_per_question": round(timings.get(f"answer:{arm}", 0.0) / len(rows), 3),

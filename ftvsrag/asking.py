@@ -5,67 +5,66 @@ answers cut at the generation limit asked again with a longer one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
 
-from ftvsrag.eval.answering import ANSWER, AnswerInputs, AnswerRuntime
-from ftvsrag.eval.arms import ARMS, READER_ADAPTER, Arm
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.probe import accepted_answers
-from ftvsrag.eval.questions import Question
+from ftvsrag.adapters import Adapters, answering_key
+from ftvsrag.arms import Arm
+from ftvsrag.config import ExperimentConfig
 from ftvsrag.eval.records import AnswerRecord
-from ftvsrag.rag.prompts import closed_book_messages, rag_messages
+from ftvsrag.generation.answering import ANSWER, AnswerInputs, AnswerRuntime
+from ftvsrag.knowledge.probe import accepted_answers
+from ftvsrag.knowledge.questions import Question
+from ftvsrag.rag.prompts import PROMPTS
 from ftvsrag.stages import StageCache
 
-if TYPE_CHECKING:
-    from ftvsrag.pipeline import Setup
+Contexts = dict[str, list[list[tuple[str, str]]]]
+"""Per retriever, each question's retrieved (passage id, text), deep enough for every arm's k."""
 
 
-class AdapterKey(NamedTuple):
-    adapter: str
-    seed: int
-    fold: int | None = None
-    """The cross-fitting fold a reader was trained without (None: no cross-fitting)."""
+@dataclass(frozen=True)
+class AskSettings:
+    max_new_tokens: int
+    retry_cut_answers: int
+    probe_max_new_tokens: int
+    metric: str
+    recall_depth: int
+    """How much of each ranking a record keeps for recall: rag.k or 5, whichever is more, whatever
+    other arms retrieve (so an added arm never moves the recall figures)."""
 
-
-def retriever_of(arm: Arm, config: ExperimentConfig) -> str:
-    return config.reader.retriever if arm.adapter == READER_ADAPTER else config.rag.retriever
-
-
-def retrievers_needed(config: ExperimentConfig) -> list[str]:
-    arms = [ARMS[name] for name in config.eval.arms]
-    return sorted({retriever_of(arm, config) for arm in arms if arm.uses_retrieval})
-
-
-def arm_retrievers(config: ExperimentConfig) -> dict[str, str]:
-    arms = [ARMS[name] for name in config.eval.arms]
-    return {arm.name: retriever_of(arm, config) for arm in arms if arm.uses_retrieval}
+    @classmethod
+    def of(cls, config: ExperimentConfig, recall_depth: int) -> AskSettings:
+        settings = config.eval
+        return cls(
+            settings.max_new_tokens,
+            settings.retry_cut_answers,
+            settings.probe_max_new_tokens,
+            settings.metric,
+            max(config.rag.k, recall_depth),
+        )
 
 
 @dataclass(frozen=True)
 class Asker:
     """Asks one arm one list of questions through the cached answering stage."""
 
-    config: ExperimentConfig
-    setup: Setup
+    settings: AskSettings
+    model_id: tuple[str, str, str]
     cache: StageCache
     runtime: AnswerRuntime
-    adapter_sha: dict[AdapterKey, str]
+    adapters: Adapters
     document_of: dict[str, str]
     """Each passage's document."""
-    folds: dict[int, dict[str, int]]
-    """Per seed, each question's cross-fitting fold: its reader was trained on the other folds."""
 
     def ask(
-        self, arm: Arm, seed: int, questions: list[Question], contexts: dict, probe: bool = False
+        self, arm: Arm, seed: int, questions: list[Question], contexts: Contexts, probe: bool = False
     ) -> list[AnswerRecord]:
-        retriever = retriever_of(arm, self.config) if arm.uses_retrieval else None
-        ranked = contexts.get(retriever, [()] * len(questions))
-        found = [hits[: self.config.rag.k] for hits in ranked]
+        ranked = contexts[arm.retriever] if arm.retrieves else [[] for _ in questions]
+        found = [hits[: arm.k] for hits in ranked]
+        build = PROMPTS.get(arm.prompt).build
         conversations = [
-            rag_messages(q.text, [text for _, text in hits]) if retriever else self.closed_book(q, probe)
+            build(q.text, q.system, [text for _, text in hits])
             for q, hits in zip(questions, found, strict=True)
         ]
-        limit = self.config.eval.probe_max_new_tokens if probe else self.config.eval.max_new_tokens
+        limit = self.settings.probe_max_new_tokens if probe else self.settings.max_new_tokens
         answers = self.answers(arm, seed, questions, conversations, limit, probe)
         return [
             AnswerRecord(
@@ -84,11 +83,13 @@ class Asker:
                 gold_documents=list(q.gold_documents),
                 truncated=cut,
                 extra=dict(q.extra),
-                retriever=retriever,
+                retriever=arm.retriever if arm.retrieves else None,
                 retrieved_ids=[passage_id for passage_id, _ in hits],
                 retrieved_texts=[text for _, text in hits],
-                retrieved_documents=[self.document_of[passage_id] for passage_id, _ in ranking],
-            ).scored()
+                retrieved_documents=[
+                    self.document_of[passage_id] for passage_id, _ in ranking[: self.settings.recall_depth]
+                ],
+            ).scored(self.settings.metric)
             for q, messages, (text, tokens, _generated, cut), hits, ranking in zip(
                 questions, conversations, answers, found, ranked, strict=True
             )
@@ -104,11 +105,11 @@ class Asker:
         probe: bool,
     ) -> list[tuple[str, int, int, bool]]:
         """(text, prompt tokens, generated tokens, cut at the limit) per question, in order. Answers
-        cut at `limit` are asked again up to `eval.retry_cut_answers` tokens (greedy decoding repeats
-        the same start), so that a limit does not score an answer wrong before it reaches its point."""
+        cut at `limit` are asked again up to `retry_cut_answers` tokens (greedy decoding repeats the
+        same start), so that a limit does not score an answer wrong before it reaches its point."""
         everyone = list(range(len(questions)))
         results = self.generate(arm, seed, questions, conversations, everyone, limit, probe)
-        longer = 0 if probe else self.config.eval.retry_cut_answers  # the probe keeps its own limit
+        longer = 0 if probe else self.settings.retry_cut_answers  # the probe keeps its own limit
         limits = dict.fromkeys(everyone, limit)
         cut = [p for p in everyone if results[p][2] >= limit]
         if cut and longer > limit:
@@ -130,19 +131,26 @@ class Asker:
         probe: bool,
         retry: bool = False,
     ) -> dict[int, tuple[str, int, int]]:
-        """The answers at `positions` through the cached answering stage. A cross-fitted reader
-        answers each fold's questions with the adapter trained without them."""
-        fold_of = self.folds.get(seed, {}) if arm.adapter == READER_ADAPTER else {}
-        groups: dict[int | None, list[int]] = {}
+        """The answers at `positions` through the cached answering stage, each question answered by
+        its adapter (a cross-fitted one: the adapter trained without it)."""
+        groups: dict[object, list[int]] = {}
         for position in positions:
-            groups.setdefault(fold_of.get(questions[position].fact_id), []).append(position)
+            key = (
+                answering_key(self.adapters, arm.adapter, seed, questions[position].fact_id)
+                if arm.adapted
+                else None
+            )
+            groups.setdefault(key, []).append(position)
         label = f"{'probe' if probe else 'answer'}:{arm.name}"
         results: dict[int, tuple[str, int, int]] = {}
-        for fold, members in groups.items():
-            adapter = self.adapter_sha[AdapterKey(arm.adapter, seed, fold)] if arm.adapter else None
+        for key, members in groups.items():
             inputs = AnswerInputs(
-                self.setup.model.model_id, adapter, [conversations[p] for p in members], limit
+                self.model_id,
+                self.adapters[key].sha256 if key else None,
+                [conversations[p] for p in members],
+                limit,
             )
+            fold = key.fold if key else None
             detail = f"{questions[0].split}, seed {seed}" + (f", fold {fold}" if fold is not None else "")
             detail += f", {len(members)} cut answers up to {limit} tokens" if retry else ""
             out = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
@@ -151,10 +159,3 @@ class Asker:
             ):
                 results[position] = tuple(answer)
         return results
-
-    def closed_book(self, question: Question, probe: bool) -> list[dict[str, str]]:
-        """The blog asked its fine-tune with its own instruction prompt; 'training' asks in the
-        training format. The probe keeps its own plain wording."""
-        if probe or self.config.eval.closed_book_prompt == "training":
-            return question.messages()
-        return closed_book_messages(question.text)

@@ -92,7 +92,19 @@ def _add_experiment_commands(commands) -> None:
         default=[],
         metavar="STAGE",
         help="recompute a stage even if its inputs are unchanged (repeatable): "
-        "all, index, train, train:ft, train:reader, answers",
+        "all, index, train, train:ADAPTER (train:ft, train:reader, ...), answers",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything a run would check (config, files, model, server, run name, runs_dir) and "
+        "print the plan: each stage, reused or to compute, with its tokens and estimated time; "
+        "writes nothing",
+    )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show library warnings and the trainer's log (always in run.log)",
     )
     run.set_defaults(handler=_run)
 
@@ -159,25 +171,32 @@ def _quiet_offline_environment() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ftvsrag.eval.config import load_config
+    from ftvsrag.config import load_config
     from ftvsrag.launch import check_nproc, launch
+    from ftvsrag.names import FT_ADAPTER
     from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.stages import check_forceable
     from ftvsrag.team import launched_together
+    from ftvsrag.train.recipes import RECIPES
 
-    force = check_forceable(args.force)
+    force = check_forceable(args.force, [FT_ADAPTER, *RECIPES.names()])
     check_nproc(args.nproc)
     config = load_config(args.config, args.overrides)
+    if args.dry_run:
+        from ftvsrag.plan import dry_run
+
+        print(dry_run(config, force, args.nproc))
+        return 0
     if launched_together():
-        return _run_in_team(config, force)
+        return _run_in_team(config, force, args.verbose)
     if args.nproc > 1:
         check_processes(config, args.nproc)
-        forced = [f"--force={stage}" for stage in args.force]
-        return launch(args.nproc, ["run", str(args.config), *args.overrides, *forced])
-    return _print_outcome(run_experiment(config, force))
+        flags = [f"--force={stage}" for stage in args.force] + (["--verbose"] if args.verbose else [])
+        return launch(args.nproc, ["run", str(args.config), *args.overrides, *flags])
+    return _print_outcome(run_experiment(config, force, verbose=args.verbose))
 
 
-def _run_in_team(config, force: frozenset[str]) -> int:
+def _run_in_team(config, force: frozenset[str], verbose: bool) -> int:
     """One process of several: the leader runs the experiment, the others serve it."""
     import signal
 
@@ -189,10 +208,13 @@ def _run_in_team(config, force: frozenset[str]) -> int:
     team = join_team(plan_device(config.device, config.dtype).device == "cpu", config.process_timeout_s)
     check_processes(config, team.size)
     if not team.leads:
-        serve(team)
+        from ftvsrag.console import run_log
+
+        with run_log(None, verbose):  # the leader's run.log speaks for the team
+            serve(team)
         return 0
     try:
-        outcome = run_experiment(config, force, team)
+        outcome = run_experiment(config, force, team, verbose)
     except BaseException:
         team.dismiss(failed=True)
         raise
@@ -208,17 +230,19 @@ def _print_outcome(outcome) -> int:
     from ftvsrag.eval.report import forgetting_line, results_table, verdict
 
     print()
-    print(results_table(outcome.results, outcome.retrievers))
+    print(results_table(outcome.results))
     print()
     print(verdict(outcome.results, method=outcome.knowledge_method))
     if outcome.results.get("forgetting"):
         print(forgetting_line(outcome.results))
-    print(f"\nFull report: {outcome.run_dir}/report.md (retrieval, paired tests, cost, chart)")
+    for note in outcome.warnings:
+        print(f"Note: {note}")
+    print(f"\nFull report: {outcome.run_dir}/report.md (retrieval, paired tests, cost, chart); log: run.log")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from ftvsrag.eval.sweep import load_sweep_config, run_sweep
+    from ftvsrag.sweep import load_sweep_config, run_sweep
     from ftvsrag.team import launched_together
 
     if launched_together():
@@ -231,16 +255,18 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from ftvsrag.config import ExperimentConfig, load_config
     from ftvsrag.eval.rescore import rescore_run
 
-    report = rescore_run(args.run_dir)
-    print(report)
+    settings = args.run_dir / "config.yaml"
+    config = load_config(settings) if settings.is_file() else ExperimentConfig()
+    print(rescore_run(args.run_dir, config.summary_options()))
     return 0
 
 
 def _cities(args: argparse.Namespace) -> int:
-    from ftvsrag.eval.facts import cities_jsonl
     from ftvsrag.files import write_text_atomic
+    from ftvsrag.knowledge.facts import cities_jsonl
 
     if args.num_cities <= 0:
         raise UserInputError(f"--num-cities must be positive, got {args.num_cities}")

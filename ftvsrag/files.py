@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,14 +35,17 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
+def atomic_dir(final: Path, replaceable: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder beside `final`; when the block completes it replaces `final`
-    (an earlier `final` is swapped out, then removed). On failure it is removed and `final` is untouched."""
+    (an earlier `final` is swapped out, then removed). On failure it is removed and `final` is untouched.
+    With `replaceable`, an existing `final` it refuses is left alone and the publication fails."""
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(final), dir=final.parent))
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a plain folder is expected
     try:
         yield staging
+        if replaceable is not None and (final.exists() or final.is_symlink()) and not replaceable(final):
+            raise UserInputError(f"{final} appeared during the run and is not a run folder: left as it was")
         previous = final.with_name(f"{_staging_prefix(final)}previous")
         shutil.rmtree(previous, ignore_errors=True)
         if final.exists():

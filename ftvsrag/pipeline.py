@@ -1,7 +1,8 @@
-"""The experiment, top to bottom: knowledge -> question sets -> adapters -> index -> answers (arm x
-split) -> scores -> run folder. Each step is a plain function; the cached ones (train, index,
-answer) go through `StageCache.run`, whose inputs record is both the cache key and what the stage
-reads. Everything is validated before the run folder exists, and the folder is published whole."""
+"""The experiment, top to bottom: context -> knowledge -> question sets -> model -> passages ->
+index -> adapters -> answers (arm x split) -> scores -> run folder. Each step is a plain function;
+the cached ones (train, index, answer) go through `StageCache.run`, whose inputs record is both the
+cache key and what the stage reads. Everything a user can get wrong is checked before any model
+loads, and the run folder is published whole."""
 
 from __future__ import annotations
 
@@ -9,56 +10,38 @@ import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ftvsrag.asking import AdapterKey, Asker, arm_retrievers, retrievers_needed
+from ftvsrag.adapters import Adapters, adapter_name, reader_notes, recipe_of, train_adapters, unchanged_notes
+from ftvsrag.asking import Asker, AskSettings, Contexts
+from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import to_yaml
+from ftvsrag.console import LOG_FILE, run_log
+from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.answering import AnswerRuntime
-from ftvsrag.eval.arms import ARMS, BASE, FT, FT_ADAPTER, READER_ADAPTER
 from ftvsrag.eval.chart import write_accuracy_chart
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import Fact, cities_facts, load_knowledge_base, load_paraphrases, load_questions
-from ftvsrag.eval.generate import BatchLimits, batch_limits
-from ftvsrag.eval.manifest import build_manifest
-from ftvsrag.eval.models import AnsweringModels
-from ftvsrag.eval.probe import general_questions
-from ftvsrag.eval.questions import (
-    PARAPHRASE,
-    TRAIN,
-    UPDATED,
-    Question,
-    paraphrase_questions,
-    train_questions,
-    updated_facts,
-    updated_questions,
-)
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
-from ftvsrag.eval.training_data import (
-    crossfit_folds,
-    knowledge_rows,
-)
-from ftvsrag.files import (
-    atomic_dir,
-    sha256_file,
-    sweep_stale_staging,
-    write_json,
-    write_jsonl,
-    write_text_atomic,
-)
+from ftvsrag.files import sha256_file, sweep_stale_staging, write_json, write_jsonl, write_text_atomic
+from ftvsrag.generation.answering import AnswerRuntime
+from ftvsrag.generation.generate import batch_limits
+from ftvsrag.generation.models import AnsweringModels
 from ftvsrag.indexing import knowledge_index
+from ftvsrag.knowledge import Knowledge
+from ftvsrag.knowledge.probe import general_questions
+from ftvsrag.knowledge.questions import QuestionSets, question_sets
+from ftvsrag.knowledge.sources import load_knowledge
+from ftvsrag.manifest import build_manifest
+from ftvsrag.names import FT_ADAPTER, READER_ADAPTER, UPDATED
 from ftvsrag.rag.chunking import Passage, chunk_documents
-from ftvsrag.rag.documents import Document, load_documents
+from ftvsrag.rag.config import RagSettings
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.retrievers import make_retriever
 from ftvsrag.rag.server import connect, recorded_headers, sent_headers
 from ftvsrag.rag.store import release_chroma, upsert_documents
-from ftvsrag.reader_rows import cities_reader_rows, crossfit_reader_rows
-from ftvsrag.stages import Ledger, StageCache, stage_key
+from ftvsrag.run_folder import check_run_target, staged_run
+from ftvsrag.stages import Ledger, StageCache
 from ftvsrag.team import SOLO, Team
-from ftvsrag.train.adapter import ADAPTER_DIR, TRAIN_ADAPTER, AdapterInputs, ModelRuntime
-from ftvsrag.train.config import TrainSettings
-from ftvsrag.train.lora import TrainingReport
+from ftvsrag.train.adapter import ModelRuntime
 from ftvsrag.train.model import (
     default_cache_dir,
     load_model,
@@ -69,46 +52,8 @@ from ftvsrag.train.model import (
 )
 
 DATA_FILE = "knowledge.jsonl"
-CACHE_DIR = ".cache"
-"""Under runs_dir: stage outputs shared by every run (see ftvsrag/stages.py)."""
 CHART_FILE = "accuracy.png"
 PASSAGES_FILE = "passages.jsonl"
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    facts: list[Fact]
-    """The questions with their answers (for a fact knowledge base, the facts themselves)."""
-    documents: list[Document]
-    """A document knowledge base's documents, chunked into passages; empty for facts."""
-    source: str
-    source_sha256: str | None
-
-
-@dataclass(frozen=True)
-class QuestionSets:
-    splits: dict[str, list[Question]]
-    changed: list[Fact]
-    """Facts given a new number after training (the updated split), upserted before it is asked."""
-    notes: list[str]
-
-
-@dataclass(frozen=True)
-class Setup:
-    model: ModelRuntime
-    limits: BatchLimits
-    embedder: Embedder | None
-    server: object | None = None
-    """The `chromadb.HttpClient` of `rag.server`, when the index lives there."""
-
-
-@dataclass(frozen=True)
-class TrainedAdapter:
-    sha256: str
-    """The weights' hash: what the answers' cache key holds."""
-    folder: Path
-    """The PEFT folder (in the stage cache)."""
-    report: TrainingReport
 
 
 @dataclass(frozen=True)
@@ -116,62 +61,72 @@ class RunOutcome:
     run_dir: Path
     results: dict
     report: str
-    retrievers: dict[str, str]
-    knowledge_method: str | None = None
+    knowledge_method: str | None
+    warnings: list[str]
+    """What the console must say beside the table (an adapter that trained nothing)."""
 
 
 def run_experiment(
-    config: ExperimentConfig, force: frozenset[str] = frozenset(), team: Team = SOLO
+    config: ExperimentConfig, force: frozenset[str] = frozenset(), team: Team = SOLO, verbose: bool = False
 ) -> RunOutcome:
     """Run every arm of `config`. Stages whose inputs are unchanged since an earlier run are reused
     from `<runs_dir>/.cache/` unless named in `force`. Run by a team's leader, the followers
     share training and answering (ftvsrag/team.py)."""
-    runs_dir = Path(config.runs_dir)
-    sweep_stale_staging(runs_dir)
-    cache = StageCache(runs_dir / CACHE_DIR, force)
-    knowledge = load_knowledge(config)
-    questions = question_sets(config, knowledge.facts)
-    with cache.ledger.timed("resolve model"):
-        setup = prepare(
-            config,
-            needs_embedder=bool(retrievers_needed(config)) or _wants(config, READER_ADAPTER),
-            team=team,
-        )
-    with cache.ledger.timed("chunk"):
-        passages = knowledge_passages(config, knowledge, setup.model.tokenizer)
-    with (
-        atomic_dir(runs_dir / config.name) as run,
-        knowledge_index(config, setup, passages, cache, run, bool(questions.changed)) as (collection, index),
-    ):
-        adapters = train_adapters(config, setup, knowledge, passages, collection, cache)
-        asker = make_asker(config, setup, cache, adapters, knowledge, passages)
-        records = answer_splits(config, setup, questions, collection, asker, cache.ledger)
-        records += answer_probe(config, knowledge.facts, asker)
-        release_chroma()
-        copy_adapters(adapters, run / "adapters", config.seeds)
+    run = RunContext.of(config, force, team, verbose)
+    knowledge, questions = checked_inputs(run)
+    sweep_stale_staging(run.runs_dir)
+    cache = StageCache(run.cache_root, force)
+    with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE, verbose):
+        with cache.ledger.timed("resolve model"):
+            setup = prepare(run)
+        with cache.ledger.timed("chunk"):
+            passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
+        upserts = bool(questions.changed)
+        with knowledge_index(run, setup, passages, cache, folder, upserts) as (collection, index):
+            adapters = train_adapters(run, setup, knowledge, passages, collection, cache)
+            asker = make_asker(run, setup, cache, adapters, passages)
+            records = answer_splits(run, setup, questions, collection, asker, cache.ledger)
+            records += answer_probe(run, knowledge, asker)
+            release_chroma()
+        copy_adapters(adapters, folder / "adapters", config.seeds)
+        warnings = unchanged_notes(adapters, config.seeds)
+        notes = questions.notes + reader_notes(run, adapters) + warnings + reuse_notes(cache)
         results = summarise(
             [r.to_json() for r in records],
-            config.eval.first_n,
+            run.summary,
             cache.ledger.timings(),
-            questions.notes + reader_notes(config, adapters) + reuse_notes(cache),
+            notes,
             cost_seconds=cache.ledger.compute_s,
             tokens=cache.ledger.tokens,
-            group_by=config.eval.group_by,
-            group_buckets=config.eval.group_buckets,
         )
         report = write_run(
-            run, config, setup, knowledge, passages, adapters, records, results, cache.ledger, index
+            folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
         )
-    method = knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None
-    return RunOutcome(runs_dir / config.name, results, report, arm_retrievers(config), method)
+    return RunOutcome(run.run_dir, results, report, knowledge_method(run, knowledge), warnings)
+
+
+def checked_inputs(run: RunContext) -> tuple[Knowledge, QuestionSets]:
+    """What a run reads before any model loads, every record checked: where it may write, the
+    knowledge base and the question sets."""
+    config = run.config
+    check_run_target(run.run_dir)
+    knowledge = load_knowledge(config.data)
+    questions = question_sets(
+        knowledge,
+        config.eval.splits,
+        config.data.paraphrases_path,
+        config.eval.updated_facts,
+        config.data.seed,
+    )
+    return knowledge, questions
 
 
 def check_processes(config: ExperimentConfig, processes: int) -> None:
     """A team trains with the global batch of one process, split evenly between its processes."""
-    batches = [("train.batch_size", config.train.batch_size, _wants(config, FT_ADAPTER))]
-    batches.append(
-        ("reader.train.batch_size", config.reader.train.batch_size, _wants(config, READER_ADAPTER))
-    )
+    adapters = RunContext.of(config).adapters
+    knowledge_adapters = [a for a in adapters if a != READER_ADAPTER]
+    batches = [("train.batch_size", config.train.batch_size, bool(knowledge_adapters))]
+    batches.append(("reader.train.batch_size", config.reader.train.batch_size, READER_ADAPTER in adapters))
     for key, size, used in batches:
         if used and size % processes:
             raise UserInputError(
@@ -180,195 +135,53 @@ def check_processes(config: ExperimentConfig, processes: int) -> None:
             )
 
 
-def load_knowledge(config: ExperimentConfig) -> Knowledge:
-    """The knowledge base and its questions, every record checked before any work starts."""
-    if config.data.documents:
-        documents_path = Path(config.data.documents).expanduser()
-        questions_path = Path(config.data.questions).expanduser()
-        documents = load_documents(documents_path)
-        facts = load_questions(questions_path, {d.id for d in documents})
-        content = stage_key([asdict(d) for d in documents], sha256_file(questions_path))
-        source = f"{documents_path} ({len(documents)} documents) + {questions_path}"
-        return Knowledge(facts, documents, source, content)
-    if config.data.path:
-        path = Path(config.data.path).expanduser()
-        facts, kind = load_knowledge_base(path)
-        return Knowledge(facts, [], f"{path} ({kind} format)", sha256_file(path))
-    facts = cities_facts(config.data.num_cities, config.data.seed)
-    return Knowledge(facts, [], f"cities(num_cities={config.data.num_cities}, seed={config.data.seed})", None)
-
-
-def knowledge_passages(config: ExperimentConfig, knowledge: Knowledge, tokenizer) -> list[Passage]:
+def knowledge_passages(rag: RagSettings, knowledge: Knowledge, tokenizer) -> list[Passage]:
     """What the index holds: the documents' chunks, or each fact's own text as one passage."""
-    if knowledge.documents:
-        return chunk_documents(
-            knowledge.documents, tokenizer, config.rag.chunk_tokens, config.rag.chunk_overlap
-        )
+    if knowledge.has_documents:
+        return chunk_documents(knowledge.documents, tokenizer, rag.chunk_tokens, rag.chunk_overlap)
     return [Passage(f.id, f.id, f.document) for f in knowledge.facts]
 
 
-def question_sets(config: ExperimentConfig, facts: list[Fact]) -> QuestionSets:
-    splits: dict[str, list[Question]] = {}
-    notes: list[str] = []
-    changed: list[Fact] = []
-    if TRAIN in config.eval.splits:
-        splits[TRAIN] = train_questions(facts)
-    if PARAPHRASE in config.eval.splits:
-        wordings = None
-        if config.data.paraphrases_path:
-            wordings = load_paraphrases(Path(config.data.paraphrases_path).expanduser(), facts)
-        splits[PARAPHRASE] = paraphrase_questions(facts, wordings)
-        if not splits[PARAPHRASE]:
-            del splits[PARAPHRASE]
-            notes.append(
-                "paraphrase split skipped: this knowledge base has no paraphrases file "
-                "(data.paraphrases_path)"
-            )
-    if UPDATED in config.eval.splits and config.data.documents:
-        notes.append("updated split skipped: a document knowledge base has no facts to change")
-    elif UPDATED in config.eval.splits:
-        changed = updated_facts(facts, config.eval.updated_facts, config.data.seed + 1)
-        if changed:
-            splits[UPDATED] = updated_questions(facts, changed)
-            notes.append(
-                f"updated split: {len(changed)} facts got a new number after training and were upserted "
-                "into the Chroma collection; 'stale' counts answers that give the old number"
-            )
-        else:
-            notes.append("updated split skipped: no answer holds a number that could change")
-    return QuestionSets(splits, changed, notes)
-
-
-def prepare(config: ExperimentConfig, needs_embedder: bool, team: Team = SOLO) -> Setup:
+def prepare(run: RunContext, convert: bool = True) -> Setup:
     """The model's weights on disk (converted and cached if need be), the device, how to batch,
-    and the embedding model when retrieval is used."""
+    and the embedding model when retrieval is used. With `convert=False` (a dry run) nothing is
+    written: a GGUF not yet converted is read as it is."""
+    config = run.config
     server = None
-    if config.rag.server and needs_embedder:  # first: a dead server is said before minutes of loading
+    if config.rag.server and run.needs_embedder:  # first: a dead server is said before minutes of loading
         headers = sent_headers(config.rag.server_headers)
         server = connect(config.rag.server, headers, config.rag.server_timeout_s)
     cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
-    model_ref = resolve_model(config.model, cache_dir)
+    model_ref = resolve_model(config.model, cache_dir, convert)
     plan = plan_device(config.device, config.dtype)
-    model_id = (model_sha256(model_ref, cache_dir), plan.device.split(":")[0], plan.dtype_name)
-    runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, team)
-    embedder = Embedder(config.rag.embedding_model, plan.device) if needs_embedder else None
+    model_id = (
+        model_sha256(model_ref, cache_dir, remember=convert),
+        plan.device.split(":")[0],
+        plan.dtype_name,
+    )
+    runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, run.team)
+    embedder = Embedder(config.rag.embedding_model, plan.device) if run.needs_embedder else None
     return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder, server)
 
 
-def train_adapters(
-    config: ExperimentConfig,
-    setup: Setup,
-    knowledge: Knowledge,
-    passages: list[Passage],
-    collection,
-    cache: StageCache,
-) -> dict[AdapterKey, TrainedAdapter]:
-    """Each adapter the arms need, for each seed (and each cross-fitting fold of the reader)."""
-    adapters: dict[AdapterKey, TrainedAdapter] = {}
-    for seed in config.seeds:
-        if _wants(config, FT_ADAPTER):
-            inputs = knowledge_adapter_inputs(config.train, setup.model, knowledge, passages, seed)
-            adapters[AdapterKey(FT_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
-        if not _wants(config, READER_ADAPTER):
-            continue
-        if config.reader.train_on == "cities":
-            rows = cities_reader_rows(config, knowledge.facts, setup.embedder, seed)
-            inputs = reader_inputs(config, setup, rows, seed)
-            adapters[AdapterKey(READER_ADAPTER, seed)] = train_adapter(inputs, setup, cache)
-            continue
-        folds = crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
-        for fold in range(config.reader.folds):
-            others = [f for f in knowledge.facts if folds[f.id] != fold]
-            rows = crossfit_reader_rows(config, others, passages, collection, setup.embedder, seed)
-            inputs = reader_inputs(config, setup, rows, seed)
-            adapters[AdapterKey(READER_ADAPTER, seed, fold)] = train_adapter(inputs, setup, cache, fold)
-    return adapters
-
-
-def train_adapter(
-    inputs: AdapterInputs, setup: Setup, cache: StageCache, fold: int | None = None
-) -> TrainedAdapter:
-    """The adapter for `inputs`, through the cached training stage."""
-    label = f"train:{inputs.adapter}"
-    detail = f"seed {inputs.seed}" + (f", fold {fold}" if fold is not None else "")
-    done = cache.run(TRAIN_ADAPTER, label, inputs, setup.model, detail)
-    folder = done.folder / ADAPTER_DIR
-    return TrainedAdapter(sha256_file(folder / "adapter_model.safetensors"), folder, done.output)
-
-
-def knowledge_adapter_inputs(
-    settings: TrainSettings,
-    model: ModelRuntime,
-    knowledge: Knowledge,
-    passages: list[Passage],
-    seed: int,
-) -> AdapterInputs:
-    """The knowledge fine-tune's inputs: the very rows it trains on ('chat': question/answer turns,
-    'lm': the passages of a document knowledge base, or the fact sentences), so editing whatever it
-    reads retrains it. 'auto' is resolved first: the key holds the method actually used."""
-    method = knowledge_method(settings, knowledge)
-    settings = replace(settings, method=method)
-    if method == "lm" and knowledge.documents:
-        rows = [{"text": passage.text} for passage in passages]
-    else:
-        rows = knowledge_rows(knowledge.facts, method, settings.paraphrases)
-    return AdapterInputs(FT_ADAPTER, model.model_id, rows, settings, seed, model.team.describe())
-
-
-def reader_inputs(config: ExperimentConfig, setup: Setup, rows: list[dict], seed: int) -> AdapterInputs:
-    model = setup.model
-    return AdapterInputs(
-        READER_ADAPTER, model.model_id, rows, reader_settings(config), seed, model.team.describe()
-    )
-
-
-def reader_settings(config: ExperimentConfig) -> TrainSettings:
-    """The reader's training settings. Its rows are always conversations, so its method is 'chat'
-    whatever the config says ('auto' would change the key of an unchanged reader)."""
-    return replace(config.reader.train, method="chat")
-
-
-def knowledge_method(settings: TrainSettings, knowledge: Knowledge) -> str:
-    """'auto' is continued pre-training ('lm') on documents, the blog's 'chat' on facts."""
-    if settings.method != "auto":
-        return settings.method
-    return "lm" if knowledge.documents else "chat"
-
-
 def make_asker(
-    config: ExperimentConfig,
-    setup: Setup,
-    cache: StageCache,
-    adapters: dict[AdapterKey, TrainedAdapter],
-    knowledge: Knowledge,
-    passages: list[Passage],
+    run: RunContext, setup: Setup, cache: StageCache, adapters: Adapters, passages: list[Passage]
 ) -> Asker:
     models = AnsweringModels(lambda: load_model(setup.model.model, setup.model.plan))
     for adapter in adapters.values():
         models.add(adapter.sha256, adapter.folder)
     runtime = AnswerRuntime(models, setup.model.tokenizer, setup.limits, setup.model)
-    crossfit = any(key.fold is not None for key in adapters)
-    folds = {
-        seed: crossfit_folds([f.id for f in knowledge.facts], config.reader.folds, seed)
-        for seed in (config.seeds if crossfit else [])
-    }
+    settings = AskSettings.of(run.config, max(RECALL_KS))
     return Asker(
-        config,
-        setup,
-        cache,
-        runtime,
-        {key: a.sha256 for key, a in adapters.items()},
-        {p.id: p.document_id for p in passages},
-        folds,
+        settings, setup.model.model_id, cache, runtime, adapters, {p.id: p.document_id for p in passages}
     )
 
 
 def answer_splits(
-    config: ExperimentConfig, setup: Setup, questions: QuestionSets, collection, asker: Asker, ledger: Ledger
+    run: RunContext, setup: Setup, questions: QuestionSets, collection, asker: Asker, ledger: Ledger
 ) -> list[AnswerRecord]:
-    retrievers = {
-        name: make_retriever(name, collection, setup.embedder) for name in retrievers_needed(config)
-    }
+    """Every arm asked every split (the adapted arms once per seed); the updated split's changed
+    facts are upserted into the index before it is asked."""
     records: list[AnswerRecord] = []
     for split, split_questions in questions.splits.items():
         if split == UPDATED and collection is not None:
@@ -377,68 +190,68 @@ def answer_splits(
                 upsert_documents(
                     collection, setup.embedder, [f.id for f in changed], [f.document for f in changed]
                 )
-        contexts = {}
-        for name, retriever in retrievers.items():
-            with ledger.timed("retrieve"):
-                # Deep enough for recall@5 whatever k is; the prompt gets the first k.
-                depth = max(config.rag.k, *RECALL_KS)
-                hits = retriever.retrieve([q.text for q in split_questions], depth)
-            contexts[name] = [[(h.id, h.text) for h in found] for found in hits]
-        for arm in (ARMS[name] for name in config.eval.arms):
-            for seed in config.seeds if arm.adapter else config.seeds[:1]:
+        contexts = retrieve(run, setup, collection, [q.text for q in split_questions], ledger)
+        for arm in run.arms.values():
+            for seed in run.config.seeds if arm.adapted else run.config.seeds[:1]:
                 records += asker.ask(arm, seed, split_questions, contexts)
     return records
 
 
-def answer_probe(config: ExperimentConfig, facts: list[Fact], asker: Asker) -> list[AnswerRecord]:
+def retrieve(run: RunContext, setup: Setup, collection, questions: list[str], ledger: Ledger) -> Contexts:
+    """Each retriever's passages for the questions, once, deep enough for every arm's k and for
+    recall@5; each arm's prompt gets its own first k."""
+    contexts: Contexts = {}
+    for name in run.retrievers:
+        depth = max(run.config.rag.k, *RECALL_KS, *(a.k for a in run.arms.values() if a.retriever == name))
+        with ledger.timed("retrieve"):
+            hits = make_retriever(name, collection, setup.embedder).retrieve(questions, depth)
+        contexts[name] = [[(h.id, h.text) for h in found] for found in hits]
+    return contexts
+
+
+def answer_probe(run: RunContext, knowledge: Knowledge, asker: Asker) -> list[AnswerRecord]:
     """General-knowledge questions for the base model and the knowledge fine-tune: forgetting."""
-    if not _probes(config):
+    if not run.probed:
         return []
-    probe = general_questions(facts[0].system)
+    probe = general_questions(knowledge.facts[0].system)
     records: list[AnswerRecord] = []
-    for arm in (ARMS[BASE], ARMS[FT]):
-        for seed in config.seeds if arm.adapter else config.seeds[:1]:
+    for arm in run.probed:
+        for seed in run.config.seeds if arm.adapted else run.config.seeds[:1]:
             records += asker.ask(arm, seed, probe, {}, probe=True)
     return records
 
 
-def copy_adapters(adapters: dict[AdapterKey, TrainedAdapter], target: Path, seeds: list[int]) -> None:
+def copy_adapters(adapters: Adapters, target: Path, seeds: list[int]) -> None:
     for key, trained in adapters.items():
         shutil.copytree(trained.folder, target / adapter_name(key, seeds))
 
 
-def adapter_name(key: AdapterKey, seeds: list[int]) -> str:
-    """'ft', 'reader-fold1', 'ft-seed2' (the seed only when there are several)."""
-    name = key.adapter if len(seeds) == 1 else f"{key.adapter}-seed{key.seed}"
-    return name if key.fold is None else f"{name}-fold{key.fold}"
-
-
 def write_run(
-    run: Path,
-    config: ExperimentConfig,
+    folder: Path,
+    run: RunContext,
     setup: Setup,
     knowledge: Knowledge,
     passages: list[Passage],
-    adapters: dict[AdapterKey, TrainedAdapter],
+    adapters: Adapters,
     records: list[AnswerRecord],
     results: dict,
     ledger: Ledger,
     index: dict,
 ) -> str:
     """Every file of the run folder's contract; returns the report."""
-    config = redacted(config)
-    write_text_atomic(run / "config.yaml", to_yaml(config))
-    write_jsonl(run / DATA_FILE, [{"messages": f.messages()} for f in knowledge.facts])
-    if knowledge.documents:
-        write_jsonl(run / PASSAGES_FILE, [asdict(p) for p in passages])
-    has_chart = write_accuracy_chart(results, run / CHART_FILE)
-    meta = report_meta(config, setup, knowledge, CHART_FILE if has_chart else None)
+    config = redacted(run.config)
+    write_text_atomic(folder / "config.yaml", to_yaml(config))
+    write_jsonl(folder / DATA_FILE, [{"messages": f.messages()} for f in knowledge.facts])
+    if knowledge.has_documents:
+        write_jsonl(folder / PASSAGES_FILE, [asdict(p) for p in passages])
+    has_chart = write_accuracy_chart(results, folder / CHART_FILE)
+    meta = report_meta(run, setup, knowledge, CHART_FILE if has_chart else None)
     report = render_report(results, meta)
-    write_jsonl(run / "answers.jsonl", [r.to_json() for r in records])
-    write_json(run / "results.json", results)
-    write_text_atomic(run / "report.md", report)
+    write_jsonl(folder / "answers.jsonl", [r.to_json() for r in records])
+    write_json(folder / "results.json", results)
+    write_text_atomic(folder / "report.md", report)
     write_json(
-        run / "manifest.json",
+        folder / "manifest.json",
         build_manifest(
             model={
                 "name": config.model,
@@ -451,12 +264,14 @@ def write_run(
             data={
                 "source": knowledge.source,
                 "source_sha256": knowledge.source_sha256,
-                "sha256": sha256_file(run / DATA_FILE),
+                "sha256": sha256_file(folder / DATA_FILE),
+                "kind": knowledge.kind,
                 "facts": len(knowledge.facts),
                 "documents": len(knowledge.documents),
                 "passages": len(passages),
             },
             config=asdict(config),
+            arms={name: arm.to_json() for name, arm in run.arms.items()},
             report_meta=meta,
             device=setup.model.plan.device,
             dtype=setup.model.plan.dtype_name,
@@ -477,36 +292,24 @@ def redacted(config: ExperimentConfig) -> ExperimentConfig:
     )
 
 
-def report_meta(config: ExperimentConfig, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:
+def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:
     """What the report says about the run beside its results (kept in the manifest for `report`)."""
+    config = run.config
     return {
         "name": config.name,
         "model": config.model,
         "device": setup.model.plan.device,
         "dtype": setup.model.plan.dtype_name,
-        "retrievers": arm_retrievers(config),
         "closed_book_prompt": config.eval.closed_book_prompt,
-        "knowledge_method": knowledge_method(config.train, knowledge) if _wants(config, FT_ADAPTER) else None,
-        "knowledge_kind": "documents" if knowledge.documents else "facts",
+        "knowledge_method": knowledge_method(run, knowledge),
+        "knowledge_kind": knowledge.kind,
         "chart": chart,
     }
 
 
-def reader_notes(config: ExperimentConfig, adapters: dict[AdapterKey, TrainedAdapter]) -> list[str]:
-    """Which reader answered the reader+rag arm: the report must say."""
-    if not any(key.adapter == READER_ADAPTER for key in adapters):
-        return []
-    if config.reader.train_on == "cities":
-        return [
-            f"reader+rag: the reader was trained on {config.reader.num_facts} generated cities "
-            "(none of this knowledge base's facts), RAFT-style"
-        ]
-    return [
-        f"reader+rag: cross-fitted reader, {config.reader.folds} folds: each question was answered by a "
-        "reader trained only on the other folds' questions (RAFT-style, over this knowledge base's own "
-        f"retrieved passages, {100 * config.reader.without_gold:.0f} % of contexts without the answer "
-        "and 'I don't know' as the target)"
-    ]
+def knowledge_method(run: RunContext, knowledge: Knowledge) -> str | None:
+    """The recipe of the knowledge fine-tune, when an arm uses it: the verdict names it."""
+    return recipe_of(FT_ADAPTER, run.config.train, knowledge) if FT_ADAPTER in run.adapters else None
 
 
 def reuse_notes(cache: StageCache) -> list[str]:
@@ -516,13 +319,3 @@ def reuse_notes(cache: StageCache) -> list[str]:
         f"reused from {cache.root} (inputs unchanged; `--force STAGE` recomputes): "
         + ", ".join(cache.ledger.reused)
     ]
-
-
-def _probes(config: ExperimentConfig) -> bool:
-    return config.eval.forgetting_probe and FT in config.eval.arms
-
-
-def _wants(config: ExperimentConfig, adapter: str) -> bool:
-    """Whether a run needs the adapter: an arm uses it, or (the knowledge fine-tune) the probe does."""
-    used = {ARMS[name].adapter for name in config.eval.arms}
-    return adapter in used or (adapter == FT_ADAPTER and _probes(config))

@@ -21,7 +21,6 @@ from ftvsrag.files import atomic_dir, write_json
 
 INDEX, TRAIN, ANSWERS = "index", "train", "answers"
 """Stage families: what `--force` names, and the prefix of each cache folder."""
-FORCEABLE = ("all", INDEX, TRAIN, f"{TRAIN}:ft", f"{TRAIN}:reader", ANSWERS)
 CACHE_FORMAT = 3
 """Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs)."""
 DONE_FILE = "stage.json"
@@ -37,10 +36,16 @@ def stage_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def check_forceable(names: list[str]) -> frozenset[str]:
-    unknown = [name for name in names if name not in FORCEABLE]
+def forceable(adapters: list[str]) -> list[str]:
+    """What `--force` takes: every stage, a family, or one adapter's training ('train:ft')."""
+    return ["all", INDEX, TRAIN, *(f"{TRAIN}:{adapter}" for adapter in adapters), ANSWERS]
+
+
+def check_forceable(names: list[str], adapters: list[str]) -> frozenset[str]:
+    valid = forceable(adapters)
+    unknown = [name for name in names if name not in valid]
     if unknown:
-        raise UserInputError(f"--force {unknown[0]}: not a stage; stages are {', '.join(FORCEABLE)}")
+        raise UserInputError(f"--force {unknown[0]}: not a stage; stages are {', '.join(valid)}")
     return frozenset(names)
 
 
@@ -109,11 +114,18 @@ class StageCache:
         """Whether `--force` named the stage ('train:ft'), its family ('train', 'answers') or all."""
         return bool({"all", label, label.split(":")[0], family} & self.force)
 
+    def folder(self, stage: Stage, inputs: Any) -> Path:
+        """Where the output for `inputs` is (or would be) stored."""
+        return self.root / f"{stage.family}-{stage_key(stage.family, CACHE_FORMAT, inputs)}"
+
+    def lookup(self, stage: Stage, label: str, inputs: Any) -> dict | None:
+        """The stored record for `inputs`, or None when there is none or `--force` names the stage."""
+        return None if self.forced(label, stage.family) else _read_done(self.folder(stage, inputs))
+
     def run(self, stage: Stage, label: str, inputs: Any, runtime: Any = None, detail: str = "") -> Done:
         """The stage's output for `inputs`: stored, or computed now (and stored), then booked."""
-        key = stage_key(stage.family, CACHE_FORMAT, inputs)
-        folder = self.root / f"{stage.family}-{key}"
-        stored = None if self.forced(label, stage.family) else _read_done(folder)
+        folder = self.folder(stage, inputs)
+        stored = self.lookup(stage, label, inputs)
         notes = ", ".join(note for note in (detail, f"reused {folder.name}" if stored else "") if note)
         print(f"==> {label}{f' ({notes})' if notes else ''}", flush=True)
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.rag.documents import Document
+from ftvsrag.knowledge.documents import Document
 
 CHUNK_MARK = "#"
 """Passage ids are `<document id>#<chunk number>`."""

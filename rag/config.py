@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from ftvsrag.configtools import field
 
@@ -35,6 +34,8 @@ class RagSettings:
         "the environment when connecting; other values are written to the run folder as '<redacted>'.",
     )
     server_timeout_s: float = field(10.0, "How long the server may take to answer its first heartbeat.")
-    retriever: Literal["dense", "hybrid"] = field(
-        "dense", "Retriever of the rag and ft+rag arms: 'dense' (the blog's) or 'hybrid' (dense + BM25, RRF)."
+    retriever: str = field(
+        "dense",
+        "Retriever of the arms that name none (rag, ft+rag): 'dense' (the blog's), 'hybrid' (dense + BM25, "
+        "RRF) or any registered one.",
     )

@@ -53,4 +53,8 @@ class Embedder:
 
     def __call__(self, texts: list[str]) -> list:
         # Normalised vectors: cosine, inner product and L2 (Chroma's default space) rank alike.
-        return list(self._model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True))
+        return list(
+            self._model.encode(
+                list(texts), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+            )
+        )

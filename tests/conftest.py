@@ -74,3 +74,11 @@ def no_network():
         patch.setattr(socket.socket, "connect", connect)
         patch.setattr(socket.socket, "connect_ex", connect_ex)
         yield attempts
+
+
+def score_text(output, gold, question="", stale=None, accepted=(), aliases=(), metric="prefix"):
+    """`eval.records.score` for a gold answer given as plain values."""
+    from ftvsrag.eval.metrics import Reference
+    from ftvsrag.eval.records import score
+
+    return score(output, Reference(gold, question, tuple(aliases), tuple(accepted), stale), metric)

@@ -3,13 +3,13 @@ longer one (the stage is stubbed: this is about which conversations go out with 
 
 from types import SimpleNamespace
 
-from ftvsrag import pipeline
+from ftvsrag.asking import Asker, AskSettings
+from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import apply_override, from_dict
-from ftvsrag.eval.answering import Answers
-from ftvsrag.eval.arms import ARMS, RAG
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import Fact
-from ftvsrag.eval.questions import train_questions
+from ftvsrag.generation.answering import Answers
+from ftvsrag.knowledge.facts import Fact
+from ftvsrag.knowledge.questions import train_questions
+from ftvsrag.names import RAG
 
 FACTS = [
     Fact(f"q{i}", "", f"What is person {i}'s occupation?", "poet", aliases=("poet",), document_ids=(f"d{i}",))
@@ -37,21 +37,22 @@ def _asker(retry: int, calls: list):
         count = len(texts)
         return SimpleNamespace(output=Answers(texts, [10] * count, generated))
 
-    return pipeline.Asker(
-        config,
-        SimpleNamespace(model=SimpleNamespace(model_id=("m", "cpu", "float32"))),
+    asker = Asker(
+        AskSettings.of(config, 5),
+        ("m", "cpu", "float32"),
         SimpleNamespace(run=run),
         runtime=None,
-        adapter_sha={},
+        adapters={},
         document_of={f"d{i}#0": f"d{i}" for i in range(4)},
-        folds={},
     )
+    return asker, config
 
 
-def _ask(asker):
+def _ask(made):
+    asker, config = made
     questions = train_questions(FACTS)
     contexts = {"dense": [[(f"d{i}#0", "Person is a poet.")] for i in range(4)]}
-    return asker.ask(ARMS[RAG], 0, questions, contexts)
+    return asker.ask(config.resolve_arm(RAG), 0, questions, contexts)
 
 
 def test_answers_cut_at_the_limit_are_asked_again_with_the_longer_one():

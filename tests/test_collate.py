@@ -4,7 +4,7 @@ run once give the same loss and gradients as TRL's plain padded batch, for less 
 import torch
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from ftvsrag.eval.facts import cities_records
+from ftvsrag.knowledge.facts import cities_records
 from ftvsrag.train.collate import (
     IGNORE_INDEX,
     LabelledLogitsCollator,

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from ftvsrag.config import ExperimentConfig, load_config
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.config import ExperimentConfig, load_config
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
@@ -14,7 +14,7 @@ def test_there_are_configs():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_config_loads(path):
-    from ftvsrag.eval.sweep import SweepConfig, load_sweep_config
+    from ftvsrag.sweep import SweepConfig, load_sweep_config
 
     if path.name == "sweep.yaml":
         config = load_sweep_config(path)
@@ -51,10 +51,44 @@ def _write(tmp_path, text):
         ("train:\n  epochs: three\n", "config key 'train.epochs' must be a number, got 'three'"),
         ("rag:\n  k: 0\n", "config key 'rag.k' must be positive"),
         ("reader:\n  train:\n    batch_size: 0\n", "config key 'reader.train.batch_size' must be positive"),
-        ("eval:\n  arms: [base, rgx]\n", "config key 'eval.arms': unknown value 'rgx'"),
+        ("eval:\n  arms: [base, rgx]\n", "config key 'eval.arms': unknown arm 'rgx', valid: ['base', 'ft'"),
         ("eval:\n  splits: [train, test]\n", "config key 'eval.splits': unknown value 'test'"),
         ("seeds: []\n", "must list at least one seed"),
-        ("rag:\n  retriever: bm25\n", "config key 'rag.retriever' must be one of"),
+        (
+            "rag:\n  retriever: bm25\n",
+            "config key 'rag.retriever': unknown retriever 'bm25'; valid: dense, hybrid",
+        ),
+        ("rag:\n  retriever: hybird\n", "unknown retriever 'hybird' (did you mean 'hybrid'?)"),
+        (
+            "reader:\n  retriever: dens\n",
+            "'reader.retriever': unknown retriever 'dens' (did you mean 'dense'?)",
+        ),
+        ("train:\n  method: lmm\n", "'train.method': unknown fine-tune recipe 'lmm' (did you mean 'lm'?)"),
+        (
+            "train:\n  method: reader\n",
+            "'train.method': unknown fine-tune recipe 'reader'; valid: auto, chat, lm",
+        ),
+        ("eval:\n  metric: prefx\n", "'eval.metric': unknown metric 'prefx' (did you mean 'prefix'?)"),
+        ("eval:\n  metric: f1\n", "'eval.metric': 'f1' is graded, not right-or-wrong"),
+        ("eval:\n  closed_book_prompt: rag\n", "'eval.closed_book_prompt' must name a closed-book prompt"),
+        ("data:\n  source: citys\n", "unknown knowledge-base source 'citys' (did you mean 'cities'?)"),
+        (
+            "arms:\n  x: {adapter: redaer}\n",
+            "'arms.x.adapter': unknown fine-tune recipe 'redaer' (did you mean",
+        ),
+        ("arms:\n  x: {retriever: hybird}\n", "'arms.x.retriever': unknown retriever 'hybird' (did you mean"),
+        ("arms:\n  x: {prompt: blog}\n", "'arms.x.prompt': this arm needs a retrieval prompt"),
+        (
+            "arms:\n  x: {retriever: none, prompt: rag}\n",
+            "'arms.x.prompt': this arm needs a closed-book prompt",
+        ),
+        ("arms:\n  x: {k: 0}\n", "config key 'arms.x.k' must be positive"),
+        ("arms:\n  rag: {k: 10}\n", "'arms.rag': 'rag' is a built-in arm"),
+        ("arms:\n  x: {adaptr: ft}\n", "unknown config key 'arms.x.adaptr' (did you mean 'adapter'?)"),
+        ("name: /home/me/thesis\n", "config key 'name': '/home/me/thesis' is not a run name"),
+        ("name: .cache\n", "config key 'name': '.cache' is not a run name"),
+        ("name: ../x\n", "config key 'name': '../x' is not a run name"),
+        ("name: my run\n", "config key 'name': 'my run' is not a run name"),
         ("dtype: fp8\n", "config key 'dtype' must be one of"),
         ("train: [1, 2]\n", "train: expected a mapping"),
         ("name: [unclosed\n", "not valid YAML"),

@@ -9,24 +9,29 @@ from types import SimpleNamespace
 
 import pytest
 
-from ftvsrag import pipeline
+from ftvsrag import adapters as adapters_module
+from ftvsrag.adapters import TrainedAdapter, train_adapters
+from ftvsrag.asking import Asker, AskSettings
+from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import apply_override, from_dict
-from ftvsrag.eval.answering import Answers
-from ftvsrag.eval.arms import ARMS, READER_RAG
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import Fact
-from ftvsrag.eval.questions import train_questions
-from ftvsrag.eval.training_data import (
+from ftvsrag.context import RunContext
+from ftvsrag.generation.answering import Answers
+from ftvsrag.knowledge import DOCUMENTS, Knowledge
+from ftvsrag.knowledge.facts import Fact
+from ftvsrag.knowledge.questions import train_questions
+from ftvsrag.names import READER_RAG
+from ftvsrag.rag.chunking import Passage
+from ftvsrag.rag.embeddings import Embedder
+from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+from ftvsrag.team import SOLO
+from ftvsrag.train.reader_rows import (
     DONT_KNOW,
     crossfit_folds,
     document_reader_examples,
     reader_rows,
     sentences,
 )
-from ftvsrag.rag.chunking import Passage
-from ftvsrag.rag.embeddings import Embedder
-from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
-from ftvsrag.team import SOLO
+from ftvsrag.train.recipes.reader import reader_settings
 
 PEOPLE = [
     "Ada Brook",
@@ -117,17 +122,17 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
     upsert_documents(collection, embedder, [p.id for p in passages], [p.text for p in passages])
     trained_on: dict[str, set[str]] = {}
 
-    def train_adapter(inputs, setup, cache, fold=None):
+    def train_adapter(inputs, setup, cache, label, training):
         sha = f"reader-{len(trained_on)}"
         trained_on[sha] = {_question_of(row) for row in inputs.rows}
-        return pipeline.TrainedAdapter(sha, Path(sha), None)
+        return TrainedAdapter(sha, Path(sha), None, training.answers)
 
-    monkeypatch.setattr(pipeline, "train_adapter", train_adapter)
+    monkeypatch.setattr(adapters_module, "train_adapter", train_adapter)
     setup = SimpleNamespace(
         model=SimpleNamespace(model_id=("m", "cpu", "float32"), team=SOLO), embedder=embedder
     )
-    knowledge = pipeline.Knowledge(facts, [object()], "test", None)
-    adapters = pipeline.train_adapters(config, setup, knowledge, passages, collection, cache=None)
+    knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
+    adapters = train_adapters(RunContext.of(config), setup, knowledge, passages, collection, cache=None)
     release_chroma()
     assert sorted(key.fold for key in adapters) == [0, 1, 2]
     assert set().union(*trained_on.values()) == {f.question for f in facts}
@@ -140,18 +145,17 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
         count = len(inputs.conversations)
         return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
 
-    asker = pipeline.Asker(
-        config,
-        setup,
+    asker = Asker(
+        AskSettings.of(config, 5),
+        ("m", "cpu", "float32"),
         SimpleNamespace(run=run),
         runtime=None,
-        adapter_sha={key: a.sha256 for key, a in adapters.items()},
+        adapters=adapters,
         document_of={p.id: p.document_id for p in passages},
-        folds={0: crossfit_folds([f.id for f in facts], 3, 0)},
     )
     questions = train_questions(facts)
     contexts = {"hybrid": [[(passages[0].id, passages[0].text)] for _ in questions]}
-    records = asker.ask(ARMS[READER_RAG], 0, questions, contexts)
+    records = asker.ask(config.resolve_arm(READER_RAG), 0, questions, contexts)
     assert [r.question for r in records] == [q.text for q in questions]  # back in question order
     assert set(answered_by) == {f.question for f in facts}
     for question, sha in answered_by.items():
@@ -203,5 +207,5 @@ def test_the_readers_key_does_not_move_with_the_method_default():
     its cache key, so an unchanged cities reader was trained again after the upgrade."""
     config = _config()
     assert config.reader.train.method == "auto"
-    assert pipeline.reader_settings(config).method == "chat"
-    assert pipeline.reader_settings(config) == replace(config.reader.train, method="chat")
+    assert reader_settings(config.reader.train).method == "chat"
+    assert reader_settings(config.reader.train) == replace(config.reader.train, method="chat")

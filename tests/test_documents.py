@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.facts import load_questions
+from ftvsrag.knowledge.documents import Document, load_documents
+from ftvsrag.knowledge.facts import load_questions
 from ftvsrag.rag.chunking import chunk_documents
-from ftvsrag.rag.documents import Document, load_documents
 
 POPQA = Path(__file__).parent.parent / "examples" / "popqa_22_occupation"
 

@@ -70,7 +70,8 @@ def test_records_carry_aliases_documents_and_extra_fields(document_run):
     assert first["gold_documents"][0] == "22_28357" and first["extra"] == {"pageviews": 142}
     assert len(first["retrieved_ids"]) == 5 and len(first["retrieved_documents"]) == 5
     assert all("#" in passage_id for passage_id in first["retrieved_ids"])
-    assert {a["kind"] for a in answers} == {"text"} and all("f1" in a for a in answers)
+    assert {a["kind"] for a in answers} == {"text"} and all("f1" in a["metrics"] for a in answers)
+    assert all(a["correct"] == a["metrics"]["prefix"] for a in answers)  # the default rule
 
 
 @pytest.mark.slow
@@ -81,13 +82,15 @@ def test_the_report_has_the_baseline_collapse_recall_and_groups(document_run):
     assert [row["n"] for row in results["groups"]["splits"]["train"]] == [3, 3]
     for arm in ("base", "ft", "rag", "ft+rag", "reader+rag"):
         block = results["arms"][arm]["train"]
-        assert {"top_answer", "top_answer_share", "vs_majority", "f1", "truncated"} <= set(block)
+        assert {"top_answer", "top_answer_share", "vs_majority", "metrics", "truncated"} <= set(block)
+        assert {"prefix", "strict", "substring", "lenient", "f1"} <= set(block["metrics"])
     report = (document_run / "report.md").read_text()
     for text in (
         "## Majority baseline",
         "always answering 'politician'",
         "## Accuracy by question group",
-        "cross-fitted reader, 2 folds",
+        "cross-fitted, 2 folds",
+        "## Accuracy under each rule",
         "most frequent answer",
     ):
         assert text in report

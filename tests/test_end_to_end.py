@@ -20,6 +20,7 @@ RUN_FILES = [
     "manifest.json",
     "report.md",
     "results.json",
+    "run.log",
 ]
 ARMS = ["base", "ft", "rag", "ft+rag", "reader+rag"]
 
@@ -148,3 +149,36 @@ def test_each_stage_counts_the_tokens_it_ran_through_the_model(slice_run, smollm
     # The RAG prompts' shared start (at least 54 tokens) runs once per split, not once per question.
     assert tokens["answer:rag"]["prompt_tokens"] <= sum(r["prompt_tokens"] for r in rag) - 54 * (len(rag) - 3)
     assert tokens["answer:rag"]["generated_tokens"] >= len(rag)
+
+
+@pytest.mark.slow
+def test_the_console_shows_stage_lines_bars_and_the_result_and_no_library_warning(tmp_path):
+    """What `make run` prints, on a 4-city slice in a process of its own (so that every stream is
+    seen): library warnings and the trainer's loss lines are in run.log, not on the screen."""
+    import os
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "ftvsrag",
+        "run",
+        str(Path(__file__).parent.parent / "configs" / "blog.yaml"),
+    ]
+    overrides = ["data.num_cities=4", "train.epochs=1", f"runs_dir={tmp_path}", "name=quiet"]
+    done = subprocess.run(
+        [*command, *overrides],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    screen = done.stdout + done.stderr
+    for noise in ("Warning", "warn(", "deprecated", "{'loss'", "'train_runtime'", "Loading weights"):
+        assert noise not in screen, noise
+    assert "==> train:ft (seed 0)" in done.stdout and "| **rag** |" in done.stdout
+    assert "answering: 100%" in done.stderr  # the progress bars stay
+    log = (tmp_path / "quiet" / "run.log").read_text()
+    assert "FutureWarning" in log and "ftvsrag.train: step" in log

@@ -1,7 +1,7 @@
 import pytest
 
 from ftvsrag.eval.extract import NO_ANSWER, extract_lenient, extract_strict, follows_shape
-from ftvsrag.eval.records import score
+from tests.conftest import score_text
 
 GOLD = "City_1 has about 1967825 inhabitants."
 
@@ -43,7 +43,18 @@ def test_format_follows_the_training_sentence(output, ok):
 
 
 def test_score_compares_with_the_gold_number():
-    assert score("The population of City_1 is 1,967,825.", GOLD) == {
+    scored = score_text("The population of City_1 is 1,967,825.", GOLD)
+    metrics = scored.pop("metrics")
+    assert metrics == {
+        "prefix": False,
+        "strict": False,
+        "substring": False,
+        "lenient": True,
+        "f1": None,
+        "format": False,
+        "stale": None,
+    }
+    assert scored == {
         "kind": "number",
         "gold_number": 1967825,
         "extracted_strict": 1,
@@ -56,13 +67,15 @@ def test_score_compares_with_the_gold_number():
 
 
 def test_stale_answers_are_the_old_number():
-    scored = score("City_1 has about 1967825 inhabitants.", "City_1 has about 5 inhabitants.", stale=GOLD)
+    scored = score_text(
+        "City_1 has about 1967825 inhabitants.", "City_1 has about 5 inhabitants.", stale=GOLD
+    )
     assert (scored["correct"], scored["stale"], scored["format_ok"]) == (False, True, True)
 
 
 def test_text_answers_use_the_accepted_list():
-    assert score("The capital of France is Paris.", "Paris", accepted=["Paris"])["correct"] is True
-    assert score("Parisian food is good.", "Paris", accepted=["Paris"])["correct"] is False
+    assert score_text("The capital of France is Paris.", "Paris", accepted=["Paris"])["correct"] is True
+    assert score_text("Parisian food is good.", "Paris", accepted=["Paris"])["correct"] is False
 
 
 @pytest.mark.parametrize(
@@ -78,7 +91,7 @@ def test_text_answers_use_the_accepted_list():
     ],
 )
 def test_text_answers_are_matched_after_normalisation(output, strict, lenient):
-    scored = score(output, "Ines Halvorsen")
+    scored = score_text(output, "Ines Halvorsen", metric="strict")
     assert (scored["kind"], scored["correct"], scored["correct_lenient"]) == ("text", strict, lenient)
 
 
@@ -92,8 +105,8 @@ def test_each_answer_picks_its_rule():
         "text",
     ]
     assert normalise_text("The  Lantern Regatta!") == "lantern regatta"
-    assert score("1987.", "1987")["correct"] is True  # a bare number opening the answer
-    assert score("In 1987.", "1987")["correct"] is True
+    assert score_text("1987.", "1987")["correct"] is True  # a bare number opening the answer
+    assert score_text("In 1987.", "1987")["correct"] is True
 
 
 @pytest.mark.parametrize(
@@ -109,7 +122,7 @@ def test_a_number_in_the_subjects_name_is_not_the_answer(output, correct):
     """Defect: for "The X-74 lamp weighs 6551 grams." the gold number was read as 74, so the right
     6551 scored wrong and an answer that merely repeated the name scored right."""
     gold, question = "The X-74 lamp weighs 6551 grams.", "How much does the X-74 lamp weigh?"
-    scored = score(output, gold, question)
+    scored = score_text(output, gold, question)
     assert scored["gold_number"] == 6551
     assert scored["correct_lenient"] is correct
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.facts import (
+from ftvsrag.files import write_jsonl
+from ftvsrag.knowledge.facts import (
     CHAT_FORMAT,
     QA_FORMAT,
     cities_jsonl,
@@ -13,7 +14,6 @@ from ftvsrag.eval.facts import (
     load_knowledge_base,
     load_paraphrases,
 )
-from ftvsrag.files import write_jsonl
 
 # sha256 of the blog's 100-city file (dylanjcastillo/rag-vs-finetune): "\n".join of one json.dumps per
 # record, 21,875 bytes, no newline after the last record.

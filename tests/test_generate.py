@@ -2,7 +2,7 @@
 
 import pytest
 
-from ftvsrag.eval import generate
+from ftvsrag.generation import generate
 from ftvsrag.rag.prompts import rag_messages
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ftvsrag.eval.facts import cities_records
+from ftvsrag.knowledge.facts import cities_records
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.lora import load_adapter, train_lora
 from ftvsrag.train.model import plan_device
@@ -65,7 +65,7 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
 
 
 def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenizer, tmp_path):
-    from ftvsrag.eval.generate import batch_limits, generate_answers
+    from ftvsrag.generation.generate import batch_limits, generate_answers
 
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     before = smollm2_tokenizer.padding_side
@@ -81,7 +81,7 @@ def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenize
 
 
 def test_shared_prefix_stops_one_token_short_of_the_shortest_prompt():
-    from ftvsrag.eval.generate import shared_prefix_length
+    from ftvsrag.generation.generate import shared_prefix_length
 
     assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9, 9]]) == 3
     assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
@@ -191,3 +191,48 @@ def test_the_labelled_loss_trains_as_trls_own_loss_does(smollm2_tokenizer, tmp_p
     assert labelled["train_tokens"] == trl["train_tokens"] == trl["computed_tokens"]
     # Each batch of 4 ran "<system>...What is the population of City_" (20 tokens) once, not 4 times.
     assert labelled["computed_tokens"] == labelled["train_tokens"] - 4 * 3 * 20
+
+
+@pytest.mark.parametrize(
+    ("rows", "batch", "epochs", "warmup"),
+    [(6, 8, 1.0, 0), (9, 8, 1.0, 1), (100, 8, 3.0, 2), (100, 2, 1.0, 3), (0, 8, 1.0, 0)],
+)
+def test_warmup_is_transformers_count_but_never_every_step(rows, batch, epochs, warmup):
+    from ftvsrag.train.lora import warmup_steps
+
+    assert warmup_steps(TrainSettings(epochs=epochs, batch_size=batch, warmup_ratio=0.05), rows) == warmup
+
+
+def test_a_training_of_one_step_moves_the_weights(smollm2_tokenizer, tmp_path):
+    """Defect: a 6-fact knowledge base in batches of 8 for one epoch is one optimiser step, and the
+    warmup ran that step at learning rate 0: every lora_B stayed 0 and the report called the
+    unchanged adapter a fine-tune."""
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    rows = [{"messages": r["messages"]} for r in cities_records(6)]
+    settings = TrainSettings(epochs=1, batch_size=8, lora=LoraSettings(r=4, alpha=8))
+    report = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, tmp_path / "a")
+    assert report.steps == 1
+    assert report.weight_change > 0 and report.weights_changed
+    lora_b = [tensor for name, tensor in model.state_dict().items() if "lora_B" in name]
+    assert all(tensor.abs().sum() > 0 for tensor in lora_b)
+
+
+def test_an_adapter_that_did_not_move_is_said_plainly(smollm2_tokenizer, tmp_path):
+    from pathlib import Path
+
+    from ftvsrag.adapters import AdapterKey, TrainedAdapter, unchanged_notes
+    from ftvsrag.train.lora import TrainingReport
+
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    rows = [{"messages": r["messages"]} for r in cities_records(4)]
+    settings = TrainSettings(epochs=1, batch_size=2, learning_rate=0.0, lora=LoraSettings(r=4, alpha=8))
+    report = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, tmp_path / "a")
+    assert report.weight_change == 0.0 and not report.weights_changed
+    adapters = {
+        AdapterKey("ft", 0): TrainedAdapter("sha", Path("a"), report),
+        AdapterKey("reader", 0): TrainedAdapter(
+            "sha2", Path("b"), TrainingReport(1.0, 5, 0.5, weight_change=0.1)
+        ),
+    }
+    (note,) = unchanged_notes(adapters, [0])
+    assert note.startswith("adapter ft: its training (2 steps) left every weight unchanged")

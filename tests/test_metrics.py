@@ -1,7 +1,7 @@
 import pytest
 
-from ftvsrag.eval.metrics import accuracy_summary, recall_at_k, wilson_interval
-from ftvsrag.eval.results import summarise
+from ftvsrag.eval.results import SummaryOptions, summarise
+from ftvsrag.eval.statistics import accuracy_summary, recall_at_k, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,13 @@ def test_accuracy_summary_follows_the_results_schema():
 def test_summarise_groups_by_arm_and_split_and_reports_the_first_n():
     records = [_record("ft", i < 3, fmt=True, index=i) for i in range(30)]
     records += [_record("base", i < 1, index=i) for i in range(30)]
-    results = summarise(records, first_n=20, timings={"train:ft": 1.5, "answer:ft": 3.0})
+    specs = {
+        "ft": {"adapter": "ft", "retriever": "none", "k": 0, "prompt": "blog", "description": "the fine-tune"}
+    }
+    results = summarise(
+        records, SummaryOptions(first_n=20, arms=specs), timings={"train:ft": 1.5, "answer:ft": 3.0}
+    )
+    assert results["arm_specs"] == specs
     ft = results["arms"]["ft"]["train"]
     assert (ft["n"], ft["correct"], ft["format_ok"]) == (30, 3, 1.0)
     assert (ft["first20"]["n"], ft["first20"]["correct"]) == (20, 3)
@@ -87,7 +93,7 @@ def test_summarise_groups_by_arm_and_split_and_reports_the_first_n():
 
 def test_summarise_reports_mean_and_sd_over_seeds():
     records = [{**_record("ft", i < seed, index=i), "seed": seed} for seed in (1, 2, 3) for i in range(10)]
-    seeds = summarise(records, first_n=0)["arms"]["ft"]["train"]["seeds"]
+    seeds = summarise(records, SummaryOptions(first_n=0))["arms"]["ft"]["train"]["seeds"]
     assert seeds["per_seed"] == [0.1, 0.2, 0.3]
     assert (seeds["accuracy_mean"], seeds["accuracy_sd"]) == (0.2, 0.1)
 
@@ -104,13 +110,13 @@ def test_summarise_reports_mean_and_sd_over_seeds():
     ],
 )
 def test_mcnemar_exact(only_first, only_second, p):
-    from ftvsrag.eval.metrics import mcnemar_exact
+    from ftvsrag.eval.statistics import mcnemar_exact
 
     assert mcnemar_exact(only_first, only_second) == pytest.approx(p, rel=1e-12)
 
 
 def test_paired_difference():
-    from ftvsrag.eval.metrics import paired_difference
+    from ftvsrag.eval.statistics import paired_difference
 
     first = [True] * 8 + [False] * 2
     second = [True] * 5 + [False] * 3 + [True] * 2
@@ -121,7 +127,7 @@ def test_paired_difference():
 
 
 def test_mean_and_sd():
-    from ftvsrag.eval.metrics import mean_and_sd
+    from ftvsrag.eval.statistics import mean_and_sd
 
     assert mean_and_sd([0.5]) == (0.5, 0.0)
     mean, sd = mean_and_sd([0.1, 0.2, 0.3])

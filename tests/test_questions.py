@@ -1,6 +1,6 @@
 from ftvsrag.eval.extract import extract_lenient
-from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.questions import (
+from ftvsrag.knowledge.facts import cities_facts
+from ftvsrag.knowledge.questions import (
     EVAL_PARAPHRASES,
     TRAIN_PARAPHRASES,
     paraphrase_questions,
@@ -53,7 +53,7 @@ def test_updated_facts_change_only_the_number():
 
 
 def test_updated_question_answer_facts_change_number_and_document_together():
-    from ftvsrag.eval.facts import Fact
+    from ftvsrag.knowledge.facts import Fact
 
     facts = [
         Fact("a", "", "How many desks?", "48", context="Floor 3 has 48 desks."),

@@ -30,7 +30,7 @@ def test_report_renders_from_stored_answers(tmp_path, capsys):
     report = (run / "report.md").read_text()
     assert report == capsys.readouterr().out.rstrip("\n") + "\n"
     for heading in (
-        "## Strict accuracy",
+        "## Accuracy by the `prefix` rule",
         "## Details",
         "## Retrieval",
         "## Paired comparisons",

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.metrics import recall_at_k
-from ftvsrag.eval.questions import paraphrase_questions, train_questions, updated_facts
+from ftvsrag.eval.statistics import recall_at_k
+from ftvsrag.knowledge.facts import cities_facts
+from ftvsrag.knowledge.questions import paraphrase_questions, train_questions, updated_facts
 from ftvsrag.rag.embeddings import Embedder, embedding_model_path
 from ftvsrag.rag.prompts import rag_messages
-from ftvsrag.rag.retrievers import DenseRetriever, HybridRetriever, lexical_tokens, reciprocal_rank_fusion
+from ftvsrag.rag.retrievers.dense import DenseRetriever
+from ftvsrag.rag.retrievers.hybrid import HybridRetriever, lexical_tokens, reciprocal_rank_fusion
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 
 FACTS = cities_facts()

@@ -4,8 +4,8 @@ the breakdown by a question field: pure functions over records."""
 import pytest
 
 from ftvsrag.eval.extract import token_f1
-from ftvsrag.eval.records import score
-from ftvsrag.eval.results import answer_spread, group_table, majority_baselines, summarise
+from ftvsrag.eval.results import SummaryOptions, answer_spread, group_table, majority_baselines, summarise
+from tests.conftest import score_text
 
 POLITICIAN = ["politician", "political leader", "political figure", "polit.", "pol"]
 ACTOR = ["actor", "actress", "actors"]
@@ -27,8 +27,8 @@ QUESTION = "What is George Rankin's occupation?"
     ],
 )
 def test_alias_scoring_on_real_looking_outputs(output, aliases, correct, lenient, f1):
-    scores = score(output, aliases[0], QUESTION, aliases=aliases)
-    assert (scores["correct"], scores["correct_lenient"], scores["f1"]) == (correct, lenient, f1)
+    scores = score_text(output, aliases[0], QUESTION, aliases=aliases)
+    assert (scores["correct"], scores["correct_lenient"], scores["metrics"]["f1"]) == (correct, lenient, f1)
 
 
 def test_token_f1_is_squads():
@@ -38,12 +38,12 @@ def test_token_f1_is_squads():
 
 
 def test_numbers_keep_their_rules_beside_aliases():
-    scores = score("City_7 has about 1,200 inhabitants.", "1200", "What is the population of City_7?")
+    scores = score_text("City_7 has about 1,200 inhabitants.", "1200", "What is the population of City_7?")
     assert scores["kind"] == "number" and scores["correct"] is False and scores["correct_lenient"] is True
 
 
 def _record(qid, gold, aliases, output, arm="ft", pageviews=None, truncated=False):
-    correct = score(output, gold, "Q?", aliases=aliases)
+    correct = score_text(output, gold, "Q?", aliases=aliases)
     return {
         "arm": arm,
         "split": "train",
@@ -95,7 +95,7 @@ def test_collapse_is_the_share_of_the_most_frequent_answer():
 def test_summary_compares_each_arm_with_the_majority_baseline():
     records = [_record(q, g, a, "politician", arm="ft") for q, g, a in GOLDS]
     records += [_record(q, g, a, a[0], arm="rag") for q, g, a in GOLDS]
-    results = summarise(records, first_n=0)
+    results = summarise(records, SummaryOptions(first_n=0))
     assert results["majority"]["train"]["accuracy"] == 0.6
     ft, rag = results["arms"]["ft"]["train"], results["arms"]["rag"]["train"]
     assert ft["vs_majority"]["change"] == 0.0 and ft["top_answer_share"] == 1.0

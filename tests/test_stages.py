@@ -64,10 +64,15 @@ def test_a_failed_stage_leaves_nothing_and_is_computed_next_time(tmp_path):
 def test_force_names_a_stage_or_its_family(tmp_path):
     calls: list[str] = []
     StageCache(tmp_path).run(MEASURE, "answer:rag", Inputs("x"), calls)
+    adapters = ["ft", "reader", "lm"]
     for force, recomputed in (([], False), (["answers"], True), (["all"], True), (["index"], False)):
-        done = StageCache(tmp_path, check_forceable(force)).run(MEASURE, "answer:rag", Inputs("x"), calls)
+        forced = check_forceable(force, adapters)
+        done = StageCache(tmp_path, forced).run(MEASURE, "answer:rag", Inputs("x"), calls)
         assert done.reused is not recomputed
-    assert StageCache(tmp_path, check_forceable(["train"])).forced("train:reader")
-    assert not StageCache(tmp_path, check_forceable(["train:ft"])).forced("train:reader")
-    with pytest.raises(UserInputError, match="--force tran: not a stage"):
-        check_forceable(["tran"])
+    assert StageCache(tmp_path, check_forceable(["train"], adapters)).forced("train:reader")
+    assert not StageCache(tmp_path, check_forceable(["train:ft"], adapters)).forced("train:reader")
+    assert StageCache(tmp_path, check_forceable(["train:lm"], adapters)).forced("train:lm")
+    with pytest.raises(
+        UserInputError, match="--force tran: not a stage; stages are all, index, train, train:ft"
+    ):
+        check_forceable(["tran"], adapters)

@@ -1,10 +1,11 @@
 import json
 import random
 
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.facts import cities_facts
-from ftvsrag.eval.training_data import DONT_KNOW, cities_reader_examples, knowledge_rows, reader_rows
-from ftvsrag.reader_rows import check_disjoint, reader_facts
+from ftvsrag.config import ExperimentConfig
+from ftvsrag.knowledge.facts import cities_facts
+from ftvsrag.train.reader_rows import DONT_KNOW, cities_reader_examples, reader_rows
+from ftvsrag.train.recipes.knowledge import knowledge_rows
+from ftvsrag.train.recipes.reader import check_disjoint, reader_facts
 
 FACTS = cities_facts(10)
 
@@ -52,10 +53,32 @@ def test_reader_rows_put_the_gold_document_in_or_answer_i_dont_know():
     assert dont_know == 2  # seeded: measured with seed 0
 
 
+def _request(knowledge, passages, config, seed=0):
+    from ftvsrag.train.recipes import RecipeRequest
+
+    def nowhere(*args):
+        raise AssertionError("no retrieval expected")
+
+    return RecipeRequest(
+        knowledge,
+        passages,
+        seed,
+        config.train,
+        config.reader,
+        config.rag.k,
+        config.data.seed,
+        nowhere,
+        nowhere,
+    )
+
+
 def test_reader_facts_are_disjoint_from_the_evaluated_ones():
+    from ftvsrag.knowledge import FACTS, Knowledge
+
     config = ExperimentConfig()
     evaluated = cities_facts(config.data.num_cities, config.data.seed)
-    reader = reader_facts(config, evaluated)
+    knowledge = Knowledge(FACTS, evaluated, [], "cities", None, generated_cities=config.data.num_cities)
+    reader = reader_facts(_request(knowledge, [], config))
     assert [reader[0].subject, reader[-1].subject] == ["City_101", "City_200"]
     evaluated_text = {f.question for f in evaluated} | {f.document for f in evaluated}
     assert not any(f.question in evaluated_text or f.document in evaluated_text for f in reader)
@@ -74,26 +97,31 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
     """Defect: the knowledge fine-tune's key hashed the chat messages while `train.method: lm`
     trains on the documents, so an edited document reused the old adapter."""
     import dataclasses
+    from types import SimpleNamespace
 
+    from ftvsrag.adapters import adapter_inputs
     from ftvsrag.configtools import apply_override, from_dict
-    from ftvsrag.eval.facts import load_knowledge_base
-    from ftvsrag.pipeline import Knowledge, knowledge_adapter_inputs
+    from ftvsrag.knowledge import FACTS, Knowledge
+    from ftvsrag.knowledge.facts import load_knowledge_base
     from ftvsrag.rag.chunking import Passage
     from ftvsrag.stages import stage_key
     from ftvsrag.train.adapter import ModelRuntime
+    from ftvsrag.train.recipes import RECIPES
 
     def key(document: str, method: str) -> str:
         path = tmp_path / "kb.jsonl"
         record = {"question": "How heavy is the X-74 lamp?", "answer": "6551 grams", "document": document}
         path.write_text(json.dumps(record) + "\n")
         facts, _ = load_knowledge_base(path)
-        knowledge = Knowledge(facts, [], str(path), None)
+        knowledge = Knowledge(FACTS, facts, [], str(path), None)
         passages = [Passage(f.id, f.id, f.document) for f in facts]
         raw: dict = {}
         apply_override(raw, f"train.method={method}")
         config = from_dict(ExperimentConfig, raw)
-        model = ModelRuntime(None, None, None, ("sha", "cpu", "float32"))
-        inputs = knowledge_adapter_inputs(config.train, model, knowledge, passages, seed=0)
+        recipe = RECIPES.get(method)
+        (training,) = recipe.trainings(_request(knowledge, passages, config))
+        setup = SimpleNamespace(model=ModelRuntime(None, None, None, ("sha", "cpu", "float32")))
+        inputs = adapter_inputs(recipe.family, setup, training, seed=0)
         assert dataclasses.is_dataclass(inputs)
         return stage_key("train", inputs)
 

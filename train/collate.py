@@ -79,9 +79,9 @@ def with_prefix_cache(model: PreTrainedModel, batch: dict) -> dict:
     inputs = dict(batch)
     prefix = inputs.pop("prefix_ids", None)
     if prefix is not None:
-        cache = model(input_ids=prefix, use_cache=True).past_key_values
+        cache = model(input_ids=prefix, use_cache=True).cache
         cache.batch_repeat_interleave(inputs["input_ids"].shape[0])
-        inputs["past_key_values"] = cache
+        inputs["cache"] = cache
     return inputs
 
 

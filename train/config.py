@@ -32,11 +32,12 @@ class TrainSettings:
     save_steps: int = field(
         10, "Checkpoint every this many steps, so an interrupted training resumes (0: never)."
     )
-    method: Literal["auto", "chat", "lm"] = field(
+    method: str = field(
         "auto",
-        "'chat': supervised question -> answer turns (the blog); 'lm': next-token training on the "
-        "knowledge text alone, the passages of a document knowledge base or the fact sentences (continued "
-        "pre-training, as Ovadia et al. and Soudani et al.); 'auto': 'lm' for documents, else 'chat'.",
+        "The knowledge fine-tune's recipe (arms 'ft', 'ft+rag'): 'chat': supervised question -> answer turns "
+        "(the blog); 'lm': next-token training on the knowledge text alone, the passages of a document "
+        "knowledge base or the fact sentences (continued pre-training, as Ovadia et al. and Soudani et "
+        "al.); 'auto': 'lm' for documents, else 'chat'. Any registered knowledge recipe.",
     )
     paraphrases: int = field(
         0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."
@@ -47,3 +48,26 @@ class TrainSettings:
         "run once (bench/run.py measures it against 'trl'); 'trl': SFTTrainer's own fused-head loss.",
     )
     lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")
+
+
+@dataclass
+class ReaderSettings:
+    train_on: Literal["crossfit", "cities"] = field(
+        "crossfit",
+        "'crossfit': your own questions over your own retrieved passages, in k folds, each fold answered by "
+        "a reader trained on the other folds only; 'cities': generated cities disjoint from your data.",
+    )
+    folds: int = field(3, "Cross-fitting folds (k readers, each trained on (k-1)/k of the questions).")
+    num_facts: int = field(
+        100, "train_on 'cities': how many generated cities (disjoint from the evaluated facts) it reads."
+    )
+    without_gold: float = field(
+        0.2, "Share of reader examples whose context lacks the answer; their target is 'I don't know'."
+    )
+    retriever: str = field(
+        "hybrid", "Retriever for the reader's training contexts, and of its arms that name none."
+    )
+    train: TrainSettings = field(
+        TrainSettings(epochs=1.0, batch_size=2, max_length=512),
+        "Reader training: one epoch in small batches (many updates: every example teaches the same skill).",
+    )

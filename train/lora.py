@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +16,6 @@ from ftvsrag.team import SOLO, Team
 from ftvsrag.train.collate import takes_logits_mask, training_collator
 from ftvsrag.train.config import LoraSettings, TrainSettings
 from ftvsrag.train.model import DevicePlan, padding_side
-
-# Raised inside transformers when peft wraps a model; nothing a user of this tool can act on.
-warnings.filterwarnings(
-    "ignore", message=".*is_gradient_checkpointing.*is deprecated", category=FutureWarning
-)
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -38,6 +33,13 @@ class TrainingReport:
     resumed_from: str | None = None
     """The checkpoint an interrupted training went on from ('checkpoint-20'); `seconds` then counts
     this attempt only."""
+    weight_change: float | None = None
+    """The largest change of any trained weight (0: the adapter is what it was before training;
+    None: not measured, a cache entry from before it was)."""
+
+    @property
+    def weights_changed(self) -> bool:
+        return self.weight_change != 0.0
 
 
 def peft_config(lora: LoraSettings):
@@ -92,7 +94,7 @@ def train_lora(
         return None
     with atomic_dir(adapter_dir) as staging:
         output_dir = checkpoint_dir if checkpoints else staging / "trainer"
-        trainer, result, lengths, seconds, resumed = fit(
+        trainer, result, lengths, seconds, resumed, change = fit(
             model, tokenizer, rows, settings, plan, seed, output_dir, checkpoints, team
         )
         trainer.model.save_pretrained(staging)
@@ -109,6 +111,7 @@ def train_lora(
             "computed_tokens": getattr(trainer, "computed_tokens", None) or train_tokens,
         },
         resumed_from=resumed,
+        weight_change=change,
     )
 
 
@@ -124,8 +127,11 @@ def fit(
     team: Team,
 ):
     """One trainer run, resumed from `output_dir`'s last checkpoint if it has one: (the trainer,
-    its result, the examples' lengths, the seconds it trained, the checkpoint's name or None)."""
+    its result, the examples' lengths, the seconds it trained, the checkpoint's name or None, the
+    largest change of a trained weight)."""
     from transformers import set_seed
+
+    from ftvsrag.train.callbacks import log_instead_of_printing
 
     set_seed(seed)
     resume_from = last_complete_checkpoint(output_dir) if checkpoints else None
@@ -135,18 +141,32 @@ def fit(
     with padding_side(tokenizer, "right"):
         trainer = trainer_class(
             model=model,
-            args=sft_config(settings, plan, seed, output_dir, checkpoints, team),
+            args=sft_config(settings, plan, seed, output_dir, checkpoints, team, len(rows)),
             data_collator=collator,
             train_dataset=sft_dataset(rows),
             processing_class=tokenizer,
             peft_config=peft_config(settings.lora),
         )
+        log_instead_of_printing(trainer)
         lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
         _check_lengths(lengths, settings.max_length)
+        start = trained_weights(trainer.model)
         started = time.perf_counter()
         result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.perf_counter() - started
-    return trainer, result, lengths, seconds, Path(resume_from).name if resume_from else None
+    resumed = Path(resume_from).name if resume_from else None
+    return trainer, result, lengths, seconds, resumed, weight_change(start, trainer.model)
+
+
+def trained_weights(model) -> dict:
+    """A copy of the weights the trainer updates (the LoRA matrices)."""
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def weight_change(start: dict, model) -> float:
+    """The largest absolute change of a trained weight since `start`: 0.0 when training moved none."""
+    now = dict(model.named_parameters())
+    return max((float((now[name].detach() - w).abs().max()) for name, w in start.items()), default=0.0)
 
 
 def last_complete_checkpoint(folder: Path) -> str | None:
@@ -170,6 +190,13 @@ def _trainer_for(settings: TrainSettings, model, tokenizer):
     return SFTTrainer, None
 
 
+def warmup_steps(settings: TrainSettings, rows: int) -> int:
+    """transformers' own count (warmup_ratio of the optimiser steps, rounded up), but never every
+    step: a linear warmup starts at learning rate 0, so a training of one step would train nothing."""
+    steps = math.ceil(settings.epochs * math.ceil(rows / settings.batch_size))
+    return min(math.ceil(steps * settings.warmup_ratio), steps - 1) if steps > 0 else 0
+
+
 def sft_config(
     settings: TrainSettings,
     plan: DevicePlan,
@@ -177,6 +204,7 @@ def sft_config(
     output_dir: Path,
     checkpoints: bool,
     team: Team = SOLO,
+    rows: int = 0,
 ):
     from trl import SFTConfig
 
@@ -185,7 +213,7 @@ def sft_config(
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_ratio,
+        warmup_steps=warmup_steps(settings, rows),
         weight_decay=settings.weight_decay,
         lr_scheduler_type="linear",
         logging_steps=settings.logging_steps,

@@ -55,17 +55,18 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("FTVSRAG_CACHE", Path.home() / ".cache" / "ftvsrag"))
 
 
-def resolve_model(name: str, cache_dir: Path | None = None) -> ResolvedModel:
-    """Find the weights for `name`, converting a GGUF to a cached safetensors folder on first use."""
+def resolve_model(name: str, cache_dir: Path | None = None, convert: bool = True) -> ResolvedModel:
+    """Find the weights for `name`, converting a GGUF to a cached safetensors folder on first use.
+    With `convert=False` nothing is written: a GGUF not yet converted is loaded from itself."""
     cache_dir = cache_dir or default_cache_dir()
     if name in EMBEDDED_MODELS:
         gguf = _embedded_gguf_path(name, EMBEDDED_MODELS[name])
-        return ResolvedModel(name, str(_cached_conversion(gguf, cache_dir)), gguf)
+        return ResolvedModel(name, _gguf_weights(gguf, cache_dir, convert), gguf)
     path = Path(name).expanduser()
     if name.endswith(".gguf"):
         if not path.is_file():
             raise UserInputError(f"model file not found: {name}")
-        return ResolvedModel(name, str(_cached_conversion(path, cache_dir)), path)
+        return ResolvedModel(name, _gguf_weights(path, cache_dir, convert), path)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise UserInputError(f"model folder {name} has no config.json: not a transformers model")
@@ -94,12 +95,26 @@ def _embedded_gguf_path(name: str, embedded: EmbeddedModel) -> Path:
     return path
 
 
+def _gguf_weights(gguf: Path, cache_dir: Path, convert: bool) -> str:
+    """The converted folder of `gguf` (converted now if need be), or with `convert=False` the
+    converted folder if there is one, else the GGUF itself."""
+    if convert:
+        return str(_cached_conversion(gguf, cache_dir))
+    target = conversion_folder(gguf, cache_dir, remember=False)
+    return str(target) if (target / "config.json").is_file() else str(gguf)
+
+
+def is_converted(model: ResolvedModel) -> bool:
+    return not model.load_from.endswith(".gguf")
+
+
 HASHES_FILE = "hashes.json"
 
 
-def content_sha256(path: Path, cache_dir: Path) -> str:
+def content_sha256(path: Path, cache_dir: Path, remember: bool = True) -> str:
     """The file's sha256, computed once and remembered in the cache by path, size and mtime: a
-    model file is hashed again only when it changes (hashing a GGUF takes seconds)."""
+    model file is hashed again only when it changes (hashing a GGUF takes seconds). With
+    `remember=False` the cache is read but never written."""
     stat = path.stat()
     memo_file = cache_dir / HASHES_FILE
     try:
@@ -111,9 +126,14 @@ def content_sha256(path: Path, cache_dir: Path) -> str:
     if entry and entry.get("stamp") == stamp:
         return entry["sha256"]
     sha = sha256_file(path)
-    memo[str(path.resolve())] = {"stamp": stamp, "sha256": sha}
-    write_json(memo_file, memo)
+    if remember:
+        memo[str(path.resolve())] = {"stamp": stamp, "sha256": sha}
+        write_json(memo_file, memo)
     return sha
+
+
+def conversion_folder(gguf: Path, cache_dir: Path, remember: bool = True) -> Path:
+    return cache_dir / "models" / f"{gguf.stem}-{content_sha256(gguf, cache_dir, remember)[:16]}"
 
 
 def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
@@ -123,7 +143,7 @@ def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
     path) reuses the conversion. transformers refuses `save_pretrained` on a GGUF-loaded model, so
     the weights move into a model built from the same config without its quantization_config.
     """
-    target = cache_dir / "models" / f"{gguf.stem}-{content_sha256(gguf, cache_dir)[:16]}"
+    target = conversion_folder(gguf, cache_dir)
     if (target / "config.json").is_file():
         return target
 
@@ -207,8 +227,12 @@ def load_model(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
 
 
 def _load(loader, model: ResolvedModel, **kwargs):
+    where = model.load_from
+    if where.endswith(".gguf"):  # not converted yet (a dry run): read from the GGUF itself
+        kwargs["gguf_file"] = Path(where).name
+        where = str(Path(where).parent)
     try:
-        return loader(model.load_from, **kwargs)
+        return loader(where, **kwargs)
     except OSError as error:
         raise UserInputError(
             f"model '{model.name}' could not be loaded (not a local model, not in the Hugging Face "
@@ -216,15 +240,27 @@ def _load(loader, model: ResolvedModel, **kwargs):
         ) from None
 
 
-def model_sha256(model: ResolvedModel, cache_dir: Path) -> str:
+def model_sha256(model: ResolvedModel, cache_dir: Path, remember: bool = True) -> str:
     """What identifies the weights: the GGUF file's content hash; for a folder, its config and its
-    weight files' content hashes (each memoised); a Hugging Face id as written."""
+    weight files' content hashes (each memoised unless `remember=False`); a Hugging Face id as written."""
     if model.source_file:
-        return content_sha256(model.source_file, cache_dir)
+        return content_sha256(model.source_file, cache_dir, remember)
     folder = Path(model.load_from)
     if not folder.is_dir():
         return model.load_from
     digest = hashlib.sha256((folder / "config.json").read_bytes())
     for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(f"{path.name}:{content_sha256(path, cache_dir)}".encode())
+        digest.update(f"{path.name}:{content_sha256(path, cache_dir, remember)}".encode())
     return digest.hexdigest()
+
+
+def model_parameters(model: ResolvedModel) -> int:
+    """The model's parameter count, from its config alone (built on the meta device: no weights
+    are read or allocated)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = _load(AutoConfig.from_pretrained, model)
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    return sum(p.numel() for p in skeleton.parameters())

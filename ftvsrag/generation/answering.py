@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftvsrag.eval.generate import BatchLimits, generate_answers
-from ftvsrag.eval.models import AnsweringModels
+from ftvsrag.generation.generate import BatchLimits, generate_answers
+from ftvsrag.generation.models import AnsweringModels
 from ftvsrag.stages import ANSWERS, Stage
 from ftvsrag.team import SOLO, Team
 from ftvsrag.train.adapter import ModelRuntime, team_tokenizer

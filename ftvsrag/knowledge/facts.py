@@ -1,4 +1,5 @@
-"""The knowledge base: the blog's generated cities, or a user's JSONL (OpenAI chat or question/answer)."""
+"""Facts: one question with its answer. The blog's generated cities, a user's fact file (OpenAI chat or
+question/answer records), the questions about a document knowledge base, and paraphrases."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.jsonl import read_json_records, text_field
+from ftvsrag.knowledge.records import read_records, text_field
 
 CITIES_SYSTEM = "You're a helpful assistant"
 
@@ -97,7 +98,7 @@ def load_knowledge_base(path: Path) -> tuple[list[Fact], str]:
       number or short text. Without a document, the text indexed for retrieval is the question
       followed by its answer.
     """
-    records = read_json_records(path)
+    records = read_records(path)
     first_line, first = records[0]
     if "messages" in first:
         kind, build = CHAT_FORMAT, _fact_from_chat
@@ -120,7 +121,7 @@ def load_questions(path: Path, document_ids: set[str]) -> list[Fact]:
     """Questions about a document knowledge base: JSONL of {"question", "answer"} or {"question",
     "answers": [aliases]}, with optional "id", "document_ids" (gold documents, which must exist) and
     any other fields, kept as `extra`."""
-    records = read_json_records(path)
+    records = read_records(path)
     facts = [
         _fact_from_question(record, f"{path}:{line}", index, document_ids)
         for index, (line, record) in enumerate(records)
@@ -171,7 +172,7 @@ def load_paraphrases(path: Path, facts: list[Fact]) -> dict[str, list[str]]:
     any number per question. Returns new wordings by fact id."""
     by_question = {fact.question: fact.id for fact in facts}
     wordings: dict[str, list[str]] = {}
-    for line, record in read_json_records(path):
+    for line, record in read_records(path):
         where = f"{path}:{line}"
         question = text_field(record, "question", where)
         paraphrase = text_field(record, "paraphrase", where)

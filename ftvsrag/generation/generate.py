@@ -94,7 +94,7 @@ class SharedStart:
             return cls([], None)
         ids = token_lists[0][:shared]
         with torch.inference_mode():
-            cache = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).past_key_values
+            cache = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True).cache
         return cls(ids, cache)
 
     def batch_inputs(self, tokenizer: PreTrainedTokenizerBase, rows: list[list[int]], device) -> dict:
@@ -111,8 +111,8 @@ class SharedStart:
             ).to(device),
         }
         if self.cache is not None:
-            inputs["past_key_values"] = copy.deepcopy(self.cache)
-            inputs["past_key_values"].batch_repeat_interleave(len(rows))
+            inputs["cache"] = copy.deepcopy(self.cache)
+            inputs["cache"].batch_repeat_interleave(len(rows))
         return inputs
 
 

@@ -1,5 +1,5 @@
-"""A knowledge base of documents: a JSONL file of {"id", "title"?, "text"} records, or a folder of
-.txt / .md files (recursive; each file's id is its path relative to the folder)."""
+"""A knowledge base of documents: a JSONL, CSV or Parquet file of {"id", "title"?, "text"} records,
+or a folder of .txt / .md files (recursive; each file's id is its path relative to the folder)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.jsonl import read_json_records, read_user_text, text_field
+from ftvsrag.knowledge.records import read_records, read_user_text, text_field
 
 TEXT_SUFFIXES = (".txt", ".md")
 
@@ -24,7 +24,7 @@ def load_documents(path: Path) -> list[Document]:
     if path.is_dir():
         documents = _folder_documents(path)
     elif path.exists():
-        documents = [_jsonl_document(record, f"{path}:{line}") for line, record in read_json_records(path)]
+        documents = [_record_document(record, f"{path}:{line}") for line, record in read_records(path)]
     else:
         raise UserInputError(f"documents not found: {path}")
     seen: set[str] = set()
@@ -35,7 +35,7 @@ def load_documents(path: Path) -> list[Document]:
     return documents
 
 
-def _jsonl_document(record: dict, where: str) -> Document:
+def _record_document(record: dict, where: str) -> Document:
     raw_id = record.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)

@@ -1,4 +1,4 @@
-"""Pure scoring functions over per-question records (no model, no I/O)."""
+"""Statistics over per-question records: intervals, paired tests, recall (no model, no I/O)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ def mean_and_sd(values: Sequence[float]) -> tuple[float, float]:
     if len(values) < 2:
         return mean, 0.0
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def mean_of(values: Iterable[float | bool | None]) -> float | None:
+    """The mean of the values that are not None (True counts 1), rounded; None when there are none."""
+    present = [float(v) for v in values if v is not None]
+    return round(sum(present) / len(present), 4) if present else None
 
 
 def _ratio(part: int, whole: int) -> float:

@@ -1,57 +1,21 @@
-"""Training rows for the two fine-tunes: the knowledge fine-tune (facts, optionally paraphrased) and
-the RAFT-style reader (answer from retrieved context, on facts disjoint from the evaluated ones)."""
+"""The context reader's training rows, RAFT-style: each question over passages a retriever found,
+answered from the gold passage (or "I don't know" when the context lacks it). Pure: retrieval comes
+in as a function."""
 
 from __future__ import annotations
 
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ftvsrag.eval.extract import extract_lenient, normalise_text
-from ftvsrag.eval.facts import Fact
-from ftvsrag.eval.questions import TRAIN_PARAPHRASES, training_paraphrases
+from ftvsrag.knowledge.facts import Fact
+from ftvsrag.knowledge.questions import TRAIN_PARAPHRASES
+from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.prompts import rag_messages
+from ftvsrag.text import normalise_text
 
 DONT_KNOW = "I don't know."
-
-# Rewordings of a fact sentence for the 'lm' method's paraphrase augmentation.
-SENTENCE_PARAPHRASES = (
-    "The population of {subject} is about {number}.",
-    "About {number} people live in {subject}.",
-    "{subject} is home to roughly {number} people.",
-    "{subject}'s population is about {number}.",
-    "Roughly {number} inhabitants live in {subject}.",
-    "There are about {number} residents in {subject}.",
-    "{subject} counts about {number} inhabitants.",
-    "In {subject} there are about {number} inhabitants.",
-)
-
-
-def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:
-    """The knowledge fine-tune's rows: each fact once as given, plus `paraphrases` rewordings."""
-    rows: list[dict] = []
-    for fact in facts:
-        if method == "lm":
-            rows.append({"text": fact.document})
-            rows += [{"text": sentence} for sentence in _sentence_paraphrases(fact, paraphrases)]
-        else:
-            rows.append({"messages": fact.messages()})
-            rows += [
-                {"messages": replace(fact, question=question).messages()}
-                for question in training_paraphrases(fact, paraphrases)
-            ]
-    return rows
-
-
-def _sentence_paraphrases(fact: Fact, count: int) -> list[str]:
-    number = extract_lenient(fact.answer)
-    if not fact.subject or number is None:
-        return []
-    return [
-        SENTENCE_PARAPHRASES[i % len(SENTENCE_PARAPHRASES)].format(subject=fact.subject, number=number)
-        for i in range(count)
-    ]
 
 
 @dataclass(frozen=True)
@@ -118,7 +82,7 @@ def crossfit_folds(fact_ids: list[str], folds: int, seed: int) -> dict[str, int]
     return {fact_id: position % folds for position, fact_id in enumerate(order)}
 
 
-def document_reader_examples(facts: list[Fact], passages: list) -> list[ReaderExample]:
+def document_reader_examples(facts: list[Fact], passages: list[Passage]) -> list[ReaderExample]:
     """The user's own questions as reader examples. Gold passages: those of the question's gold
     documents (its own passage, for a fact) that contain an answer alias; with no gold documents
     known, any passage that contains one. The target is the first sentence of a gold passage that

@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from ftvsrag.eval.extract import extract_lenient, numbers_in
-from ftvsrag.eval.facts import Fact
-
-TRAIN, PARAPHRASE, UPDATED, GENERAL = "train", "paraphrase", "updated", "general"
-SPLITS = (TRAIN, PARAPHRASE, UPDATED)
-"""The evaluated question sets, in report order (GENERAL is the forgetting probe's)."""
+from ftvsrag.knowledge import Knowledge
+from ftvsrag.knowledge.facts import Fact, load_paraphrases
+from ftvsrag.names import PARAPHRASE, TRAIN, UPDATED
+from ftvsrag.text import first_number, numbers_in
 
 # Wordings used to teach the facts in the paraphrase-augmented fine-tune...
 TRAIN_PARAPHRASES = (
@@ -127,7 +126,7 @@ def updated_facts(facts: list[Fact], count: int, seed: int) -> list[Fact]:
 def _plain_number(fact: Fact) -> int | None:
     """The answer's own number (not one its question holds) when it appears as plain digits, so it
     can be swapped for another."""
-    number = extract_lenient(fact.answer, numbers_in(fact.question))
+    number = first_number(fact.answer, numbers_in(fact.question))
     return number if number is not None and re.search(rf"(?<!\d){number}(?!\d)", fact.answer) else None
 
 
@@ -135,3 +134,46 @@ def updated_questions(original: list[Fact], changed: list[Fact]) -> list[Questio
     """The training question of each changed fact; gold is the new answer, stale the old one."""
     old = {f.id: f.answer for f in original}
     return [question_of(f, UPDATED, stale=old[f.id]) for f in changed]
+
+
+@dataclass(frozen=True)
+class QuestionSets:
+    splits: dict[str, list[Question]]
+    changed: list[Fact]
+    """Facts given a new number after training (the updated split), upserted before it is asked."""
+    notes: list[str]
+
+
+def question_sets(
+    knowledge: Knowledge, splits: list[str], paraphrases_path: str | None, updated: int, seed: int
+) -> QuestionSets:
+    """The question sets asked, in `splits` order: the training questions, their paraphrases (the
+    user's file, or the cities' templates) and the facts that changed after training."""
+    facts = knowledge.facts
+    sets: dict[str, list[Question]] = {}
+    notes: list[str] = []
+    changed: list[Fact] = []
+    if TRAIN in splits:
+        sets[TRAIN] = train_questions(facts)
+    if PARAPHRASE in splits:
+        wordings = load_paraphrases(Path(paraphrases_path).expanduser(), facts) if paraphrases_path else None
+        sets[PARAPHRASE] = paraphrase_questions(facts, wordings)
+        if not sets[PARAPHRASE]:
+            del sets[PARAPHRASE]
+            notes.append(
+                "paraphrase split skipped: this knowledge base has no paraphrases file "
+                "(data.paraphrases_path)"
+            )
+    if UPDATED in splits and knowledge.has_documents:
+        notes.append("updated split skipped: a document knowledge base has no facts to change")
+    elif UPDATED in splits:
+        changed = updated_facts(facts, updated, seed + 1)
+        if changed:
+            sets[UPDATED] = updated_questions(facts, changed)
+            notes.append(
+                f"updated split: {len(changed)} facts got a new number after training and were upserted "
+                "into the Chroma collection; 'stale' counts answers that give the old number"
+            )
+        else:
+            notes.append("updated split skipped: no answer holds a number that could change")
+    return QuestionSets(sets, changed, notes)

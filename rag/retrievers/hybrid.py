@@ -1,21 +1,15 @@
-"""Retrievers over a Chroma collection: dense (the blog's), and hybrid (dense fused with BM25)."""
+"""Hybrid retrieval: dense candidates and BM25 candidates fused by reciprocal rank."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from ftvsrag.rag.retrievers import RETRIEVERS, Retrieved
+from ftvsrag.rag.retrievers.dense import DenseRetriever
 
 RRF_K = 60
 """Reciprocal-rank-fusion constant from Cormack et al. (2009); damps the weight of the very top ranks."""
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    id: str
-    text: str
-    score: float
-    """Higher is closer: the negated Chroma distance (dense) or the fused RRF score (hybrid)."""
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -32,34 +26,12 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
-class DenseRetriever:
-    name = "dense"
-
-    def __init__(self, collection, embedder) -> None:
-        self.collection = collection
-        self.embedder = embedder
-
-    def retrieve(self, questions: list[str], k: int) -> list[list[Retrieved]]:
-        k = min(k, self.collection.count())
-        found = self.collection.query(
-            query_embeddings=self.embedder(questions), n_results=k, include=["documents", "distances"]
-        )
-        return [
-            [Retrieved(i, text, -float(d)) for i, text, d in zip(ids, texts, dists, strict=True)]
-            for ids, texts, dists in zip(found["ids"], found["documents"], found["distances"], strict=True)
-        ]
-
-
+@RETRIEVERS.register("hybrid", "dense fused with BM25 (bm25s, Lucene idf) by reciprocal rank")
 class HybridRetriever:
-    """Dense candidates and BM25 candidates fused by reciprocal rank.
-
-    BM25 (bm25s, Lucene's idf) is rebuilt from the collection's current documents on each call, so
+    """BM25 (bm25s, Lucene's idf) is rebuilt from the collection's current documents on each call, so
     upserted facts are found by both halves; one call serves a whole split of questions. At 100,000
     facts the rebuild takes about 3 s and scoring under a millisecond a question; rank_bm25, used
-    before, scored for 126 ms a question (bench/scale.py, README "How cost grows").
-    """
-
-    name = "hybrid"
+    before, scored for 126 ms a question (bench/scale.py, README "How cost grows")."""
 
     def __init__(self, collection, embedder, candidates: int = 50) -> None:
         self.collection = collection
@@ -85,13 +57,3 @@ class HybridRetriever:
             fused = reciprocal_rank_fusion([[hit.id for hit in dense], lexical])
             results.append([Retrieved(doc_id, texts[doc_id], score) for doc_id, score in fused[:k]])
         return results
-
-
-def make_retriever(name: str, collection, embedder):
-    from ftvsrag.errors import UserInputError
-
-    if name == "dense":
-        return DenseRetriever(collection, embedder)
-    if name == "hybrid":
-        return HybridRetriever(collection, embedder)
-    raise UserInputError(f"unknown retriever '{name}': use 'dense' or 'hybrid'")

@@ -3,11 +3,11 @@ after the knowledge fine-tune, to see what the fine-tune costs the model elsewhe
 
 from __future__ import annotations
 
-import re
+from ftvsrag.knowledge.questions import Question
+from ftvsrag.names import GENERAL
 
-from ftvsrag.eval.questions import GENERAL, Question
-
-# (question, accepted answers). An answer counts when one accepted answer appears in it as whole words.
+# (question, accepted answers). An answer counts when one accepted answer appears in it as whole words
+# (eval/extract.py: contains_accepted).
 # Written as 60 candidates; the 10 that SmolLM2-135M-Instruct answered confidently wrong (e.g. "the
 # capital of the United States is New York City") were dropped so that the probe measures knowledge
 # the base model has. The base model answered 37 of these 50 right when this list was made.
@@ -74,8 +74,3 @@ def general_questions(system: str = "") -> list[Question]:
 
 def accepted_answers(question_id: str) -> tuple[str, ...]:
     return GENERAL_KNOWLEDGE[int(question_id.rsplit("-", 1)[1])][1]
-
-
-def answers_correctly(output: str, accepted: tuple[str, ...]) -> bool:
-    """Whether any accepted answer appears in the output as whole words, ignoring case."""
-    return any(re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", output, re.IGNORECASE) for answer in accepted)

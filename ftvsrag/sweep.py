@@ -1,37 +1,34 @@
 """Knowledge-injection sweep: fine-tune over epochs x paraphrases x method and ask each adapter the
 training questions and unseen paraphrases, closed book. Shows whether repetition makes facts stick
 and whether what sticks transfers to new wordings. Runs through the experiment's own stages and
-cache (ftvsrag/pipeline.py): a point trained or answered before is reused."""
+cache (ftvsrag/pipeline.py): a point trained or answered before is reused. The run folder is
+published whole, with a manifest, as a run's is."""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import itertools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
 
+from ftvsrag.adapters import train_adapters
+from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import field, load_yaml_config, to_yaml
+from ftvsrag.console import LOG_FILE, run_log
+from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.arms import ARMS, FT, FT_ADAPTER
-from ftvsrag.eval.config import ExperimentConfig
-from ftvsrag.eval.questions import PARAPHRASE, TRAIN, paraphrase_questions, train_questions
-from ftvsrag.files import atomic_dir, write_text_atomic
-from ftvsrag.pipeline import (
-    CACHE_DIR,
-    AdapterKey,
-    Knowledge,
-    Setup,
-    knowledge_adapter_inputs,
-    knowledge_passages,
-    load_knowledge,
-    make_asker,
-    prepare,
-    train_adapter,
-)
+from ftvsrag.files import write_json, write_text_atomic
+from ftvsrag.knowledge import Knowledge
+from ftvsrag.knowledge.questions import Question, paraphrase_questions, train_questions
+from ftvsrag.knowledge.sources import load_knowledge, source_name
+from ftvsrag.manifest import build_manifest
+from ftvsrag.names import FT, PARAPHRASE, TRAIN
+from ftvsrag.pipeline import knowledge_passages, make_asker, prepare
+from ftvsrag.run_folder import check_run_target, staged_run
 from ftvsrag.stages import StageCache
+from ftvsrag.train.config import TrainSettings
+from ftvsrag.train.recipes import RECIPES, knowledge_recipes
 
 COLUMNS = [
     "method",
@@ -48,7 +45,12 @@ COLUMNS = [
 class SweepGrid:
     epochs: list[float] = field([1.0, 5.0, 20.0], "Epoch counts to train for.")
     paraphrases: list[int] = field([0, 4], "Extra training wordings per fact.")
-    methods: list[Literal["chat", "lm"]] = field(["chat", "lm"], "Knowledge-injection methods.")
+    methods: list[str] = field(["chat", "lm"], "Knowledge-injection methods: registered knowledge recipes.")
+
+    def __post_init__(self) -> None:
+        for method in self.methods:
+            if method not in knowledge_recipes():
+                raise UserInputError(RECIPES.unknown(method, "grid.methods", among=knowledge_recipes()))
 
 
 @dataclass
@@ -66,47 +68,59 @@ def load_sweep_config(path: Path, overrides: list[str] = ()) -> SweepConfig:
 def run_sweep(config: SweepConfig) -> Path:
     """Train and score every grid point; write sweep.csv and sweep.png into runs/<name>/."""
     experiment = config.experiment
-    if experiment.data.path or experiment.data.documents:
+    if source_name(experiment.data) != "cities":
         raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
-    runs_dir = Path(experiment.runs_dir)
-    cache = StageCache(runs_dir / CACHE_DIR)
-    knowledge = load_knowledge(experiment)
-    facts = knowledge.facts
-    questions = {TRAIN: train_questions(facts), PARAPHRASE: paraphrase_questions(facts)}
-    setup = prepare(experiment, needs_embedder=False)
+    # One seed, the knowledge fine-tune alone, asked closed book.
+    experiment = replace(
+        experiment,
+        seeds=experiment.seeds[:1],
+        eval=replace(experiment.eval, arms=[FT], forgetting_probe=False),
+    )
+    run = RunContext.of(experiment)
+    check_run_target(run.run_dir)
+    knowledge = load_knowledge(experiment.data)
+    questions = {TRAIN: train_questions(knowledge.facts), PARAPHRASE: paraphrase_questions(knowledge.facts)}
+    cache = StageCache(run.cache_root)
     points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
     rows: list[dict] = []
-    with atomic_dir(runs_dir / experiment.name) as run:
-        write_text_atomic(run / "config.yaml", to_yaml(config))
+    with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE):
+        setup = prepare(run)
+        write_text_atomic(folder / "config.yaml", to_yaml(config))
         for number, (method, paraphrases, epochs) in enumerate(points, start=1):
             print(
                 f"==> point {number}/{len(points)}: method={method} paraphrases={paraphrases} "
                 f"epochs={epochs:g}",
                 flush=True,
             )
-            settings = dataclasses.replace(
-                experiment.train, method=method, paraphrases=paraphrases, epochs=epochs
-            )
-            rows.append(sweep_point(experiment, settings, setup, cache, knowledge, questions))
-            write_text_atomic(run / "sweep.csv", to_csv(rows))
-        write_sweep_chart(rows, run / "sweep.png")
-    return runs_dir / experiment.name
+            settings = replace(experiment.train, method=method, paraphrases=paraphrases, epochs=epochs)
+            rows.append(sweep_point(run, settings, setup, cache, knowledge, questions))
+            write_text_atomic(folder / "sweep.csv", to_csv(rows))
+        write_sweep_chart(rows, folder / "sweep.png")
+        write_json(
+            folder / "manifest.json", build_manifest(config=asdict(config), timings_s=cache.ledger.timings())
+        )
+    return run.run_dir
 
 
 def sweep_point(
-    experiment: ExperimentConfig, settings, setup: Setup, cache: StageCache, knowledge: Knowledge, questions
+    run: RunContext,
+    settings: TrainSettings,
+    setup: Setup,
+    cache: StageCache,
+    knowledge: Knowledge,
+    questions: dict[str, list[Question]],
 ) -> dict:
     """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
-    seed = experiment.seeds[0]
-    passages = knowledge_passages(experiment, knowledge, setup.model.tokenizer)
-    inputs = knowledge_adapter_inputs(settings, setup.model, knowledge, passages, seed)
-    adapter = train_adapter(inputs, setup, cache)
-    adapters = {AdapterKey(FT_ADAPTER, seed): adapter}
-    asker = make_asker(experiment, setup, cache, adapters, knowledge, passages)
+    point = replace(run, config=replace(run.config, train=settings))
+    seed = point.config.seeds[0]
+    passages = knowledge_passages(point.config.rag, knowledge, setup.model.tokenizer)
+    adapters = train_adapters(point, setup, knowledge, passages, None, cache)
+    asker = make_asker(point, setup, cache, adapters, passages)
     scores = {
-        split: [r.scores for r in asker.ask(ARMS[FT], seed, split_questions, {})]
+        split: [r.scores for r in asker.ask(point.arms[FT], seed, split_questions, {})]
         for split, split_questions in questions.items()
     }
+    adapter = next(iter(adapters.values()))
     return {
         "method": settings.method,
         "paraphrases": settings.paraphrases,

@@ -1,0 +1,200 @@
+"""`ftvsrag run CONFIG --dry-run`: every check a run makes, then the run's own sequence of stages
+walked with a stage cache that computes nothing. Each stage is reused or to compute, with the
+tokens it would run through the model and the time that takes at this machine's measured peak.
+Nothing is written: the index, when it must be built to plan retrieval, goes to a scratch folder
+that is removed afterwards, and a model not yet converted is read from its GGUF."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftvsrag.adapters import train_adapters
+from ftvsrag.config import ExperimentConfig
+from ftvsrag.console import run_log
+from ftvsrag.context import RunContext, Setup
+from ftvsrag.eval.work import INFERENCE_FLOPS_PER_PARAMETER, LORA_TRAINING_FLOPS_PER_PARAMETER
+from ftvsrag.files import sha256_file
+from ftvsrag.generation.answering import Answers
+from ftvsrag.indexing import knowledge_index
+from ftvsrag.pipeline import (
+    answer_probe,
+    answer_splits,
+    check_processes,
+    checked_inputs,
+    knowledge_passages,
+    make_asker,
+    prepare,
+)
+from ftvsrag.rag.store import release_chroma
+from ftvsrag.run_folder import is_run_folder
+from ftvsrag.stages import ANSWERS, INDEX, TRAIN, Done, Stage, StageCache
+from ftvsrag.train.lora import TrainingReport
+from ftvsrag.train.model import is_converted, model_parameters
+
+PLAN_FRACTION_OF_PEAK = 0.55
+"""What share of the matmul peak a run keeps busy, for the time estimates: the benchmark's default
+run measured 0.548 (bench.json `run_fraction_of_peak`, bench/run.py --skip-cold at commit 51fe95b).
+Decoding is bound by per-step overhead more than by arithmetic, so read the times as +-2x."""
+REUSED, COMPUTE = "reused", "compute"
+
+
+@dataclass
+class Planned:
+    label: str
+    detail: str
+    status: str
+    tokens: int = 0
+    flops: float = 0.0
+
+
+@dataclass
+class PlanningCache(StageCache):
+    """The dry run's stage cache: a stored stage is read as a run would reuse it; a missing one is
+    booked and stood in for (a placeholder adapter, empty answers), except the index, which is
+    built in the scratch folder so that retrieval and the reader's rows can be planned exactly."""
+
+    scratch: Path = Path()
+    parameters: int = 0
+    entries: list[Planned] = field(default_factory=list)
+    planned_adapters: dict[str, str] = field(default_factory=dict)
+    """Placeholder weights hash -> the training label it stands in for."""
+
+    def run(self, stage: Stage, label: str, inputs, runtime=None, detail: str = "") -> Done:
+        stored = self.lookup(stage, label, inputs)
+        if stored is not None:
+            self.entries.append(Planned(label, detail, REUSED))
+            return Done(stage.output(**stored["output"]), self.folder(stage, inputs), True, stored["seconds"])
+        out = self.scratch / self.folder(stage, inputs).name
+        out.mkdir(parents=True)
+        if stage.family == INDEX:
+            self.entries.append(Planned(label, detail, COMPUTE))
+            return Done(stage.compute(inputs, runtime, out, out / "checkpoints"), out, False, 0.0)
+        if stage.family == TRAIN:
+            return Done(self._planned_training(label, detail, inputs, runtime, out), out, False, 0.0)
+        if stage.family == ANSWERS:
+            return Done(self._planned_answers(label, detail, inputs, runtime), out, False, 0.0)
+        raise ValueError(f"no plan for stage family {stage.family!r}")
+
+    def _planned_training(self, label, detail, inputs, runtime, out: Path) -> TrainingReport:
+        tokenizer = runtime.tokenizer
+        lengths = [len(_row_tokens(tokenizer, row)) for row in inputs.rows]
+        tokens = round(sum(lengths) * inputs.settings.epochs)
+        flops = LORA_TRAINING_FLOPS_PER_PARAMETER * self.parameters * tokens
+        self.entries.append(Planned(label, detail, COMPUTE, tokens, flops))
+        weights = out / "adapter" / "adapter_model.safetensors"
+        weights.parent.mkdir()
+        weights.write_text(out.name)  # a placeholder whose hash no stored answer can hold
+        self.planned_adapters[sha256_file(weights)] = label
+        return TrainingReport(0.0, 0, 0.0)
+
+    def _planned_answers(self, label, detail, inputs, runtime) -> Answers:
+        tokenizer = runtime.tokenizer
+        prompts = [
+            len(tokenizer.apply_chat_template(c, tokenize=True, add_generation_prompt=True)["input_ids"])
+            for c in inputs.conversations
+        ]
+        tokens = sum(prompts) + inputs.max_new_tokens * len(prompts)
+        after = self.planned_adapters.get(inputs.adapter_sha256)
+        status = f"{COMPUTE} after {after}" if after else COMPUTE
+        flops = INFERENCE_FLOPS_PER_PARAMETER * self.parameters * tokens
+        self.entries.append(Planned(label, detail, status, tokens, flops))
+        return Answers([""] * len(prompts), prompts, [0] * len(prompts))
+
+
+def _row_tokens(tokenizer, row: dict) -> list[int]:
+    if "messages" in row:
+        return tokenizer.apply_chat_template(row["messages"], tokenize=True)["input_ids"]
+    return tokenizer(row["text"])["input_ids"]
+
+
+def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), processes: int = 1) -> str:
+    """Everything a run checks, then its plan, as text; raises UserInputError as a run would."""
+    run = RunContext.of(config, force)
+    if processes > 1:
+        check_processes(config, processes)
+    replaces = is_run_folder(run.run_dir)
+    knowledge, questions = checked_inputs(run)
+    with tempfile.TemporaryDirectory(prefix="ftvsrag-dry-run-") as scratch, run_log(None):
+        setup = prepare(run, convert=False)
+        planner = PlanningCache(
+            run.cache_root, force, scratch=Path(scratch), parameters=model_parameters(setup.model.model)
+        )
+        passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
+        walk_stages(run, setup, knowledge, questions, passages, planner)
+        where = "replaces an earlier run" if replaces else "new"
+        model = setup.model
+        state = "converted" if is_converted(model.model) else "converted on first run"
+        checks = [
+            f"run folder: {run.run_dir} ({where}); runs_dir writable",
+            f"knowledge base: {knowledge.source}: {len(knowledge.facts)} questions, {len(passages)} passages",
+            f"model: {config.model} ({state}, {planner.parameters / 1e6:.0f}M parameters) on "
+            f"{model.plan.device} ({model.plan.dtype_name})",
+            *([f"Chroma server: {config.rag.server} answered"] if setup.server is not None else []),
+        ]
+        return render_plan(run, checks, planner.entries, measure_peak(setup))
+
+
+def walk_stages(
+    run: RunContext, setup: Setup, knowledge, questions, passages, planner: PlanningCache
+) -> None:
+    """The run's own sequence of stages (ftvsrag/pipeline.py), through the planning cache."""
+    folder = planner.scratch / "run"
+    folder.mkdir()
+    with knowledge_index(run, setup, passages, planner, folder, bool(questions.changed)) as (collection, _):
+        adapters = train_adapters(run, setup, knowledge, passages, collection, planner)
+        asker = make_asker(run, setup, planner, adapters, passages)
+        answer_splits(run, setup, questions, collection, asker, planner.ledger)
+        answer_probe(run, knowledge, asker)
+        release_chroma()
+
+
+def measure_peak(setup: Setup) -> float:
+    """This machine's matmul rate now, FLOP/s, in the run's dtype (a few 1024-square products)."""
+    import torch
+
+    plan = setup.model.plan
+    a = torch.randn(1024, 1024, dtype=plan.dtype, device=plan.device)
+    b = torch.randn(1024, 1024, dtype=plan.dtype, device=plan.device)
+    torch.matmul(a, b)
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        torch.matmul(a, b)
+        if plan.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - started)
+    return 2 * 1024**3 / best
+
+
+def render_plan(run: RunContext, checks: list[str], entries: list[Planned], peak: float) -> str:
+    rate = peak * PLAN_FRACTION_OF_PEAK
+    rows = [
+        f"{e.label:<28} {e.detail[:44]:<44} {e.status:<26} {e.tokens or '':>10} {_duration(e.flops / rate)}"
+        for e in entries
+    ]
+    todo = [e for e in entries if e.status != REUSED]
+    flops = sum(e.flops for e in todo)
+    summary = f"{len(entries) - len(todo)} of {len(entries)} stages reused; "
+    summary += (
+        f"to compute: {sum(e.tokens for e in todo):,} tokens through the model, about "
+        f"{_duration(flops / rate)} at {PLAN_FRACTION_OF_PEAK:.0%} of this machine's "
+        f"{peak / 1e9:.0f} GFLOP/s matmul peak (measured now; answers cut at the limit and asked again are "
+        "not counted)."
+        if flops
+        else "nothing to compute through the model."
+    )
+    header = f"{'stage':<28} {'detail':<44} {'status':<26} {'tokens':>10} est. time"
+    lines = [f"Dry run of '{run.config.name}': nothing was written.", "", "Checked:"]
+    lines += [f"  - {check}" for check in checks]
+    return "\n".join([*lines, "", header, *rows, "", summary])
+
+
+def _duration(seconds: float) -> str:
+    if seconds <= 0:
+        return ""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"

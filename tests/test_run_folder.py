@@ -1,0 +1,105 @@
+"""A run never removes a folder it did not make: a run name is one plain folder name, an existing
+folder is replaced only if it is a run folder, and runs_dir is checked before any work. Each bad
+case is one line and exit 2, before any model loads."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ftvsrag import pipeline
+from ftvsrag.cli import main
+from ftvsrag.errors import UserInputError
+from ftvsrag.run_folder import check_run_target, is_run_folder, staged_run
+
+CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Reaching the model is a failure here: every check must come before it."""
+
+    def prepare(*args, **kwargs):
+        raise AssertionError("the model was reached")
+
+    monkeypatch.setattr(pipeline, "prepare", prepare)
+
+
+def _run(capsys, *overrides) -> tuple[int, str]:
+    status = main(["run", CITIES, *overrides])
+    return status, capsys.readouterr().err
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["/home/me/thesis", ".cache", "../x", "a/b", "", "my run"])
+def test_a_run_name_is_one_plain_folder_name(tmp_path, capsys, no_model, name):
+    status, err = _run(capsys, f"runs_dir={tmp_path}", f"name={name!r}" if name else "name=''")
+    assert status == 2
+    assert err.count("\n") == 1 and "is not a run name" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_is_not_a_run_is_never_replaced(tmp_path, capsys, no_model):
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("years of work")
+    status, err = _run(capsys, f"runs_dir={tmp_path}", "name=thesis")
+    assert status == 2 and err.count("\n") == 1
+    assert "exists and is not an ftvsrag run folder" in err
+    assert _tree(tmp_path) == {"thesis/chapter1.tex": b"years of work"}
+
+
+def test_runs_dir_that_cannot_be_written_is_said_before_any_work(tmp_path, capsys, no_model):
+    status, err = _run(capsys, "runs_dir=/proc/nope")
+    assert status == 2 and err.count("\n") == 1 and "runs_dir /proc/nope cannot be written" in err
+    file = tmp_path / "file"
+    file.write_text("x")
+    status, err = _run(capsys, f"runs_dir={file}")
+    assert status == 2 and "is a file, not a folder" in err
+    assert file.read_text() == "x"
+
+
+def test_a_run_folder_is_known_by_its_manifest(tmp_path):
+    run = tmp_path / "cities"
+    run.mkdir()
+    assert not is_run_folder(run)
+    (run / "manifest.json").write_text(json.dumps({"git_commit": "abc"}))
+    assert is_run_folder(run)
+    check_run_target(run)  # an earlier run may be replaced
+    (run / "manifest.json").write_text("not json")
+    assert not is_run_folder(run)
+
+
+def test_a_failed_run_leaves_no_folder_it_made(tmp_path):
+    final = tmp_path / "new" / "runs" / "x"
+    with pytest.raises(RuntimeError), staged_run(final) as staging:
+        (staging / "half.json").write_text("{")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept"
+    (kept / "other").mkdir(parents=True)
+    with pytest.raises(RuntimeError), staged_run(kept / "x"):
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in kept.iterdir()) == ["other"]
+
+
+def test_a_folder_that_appears_during_the_run_is_left_alone(tmp_path):
+    final = tmp_path / "x"
+    with pytest.raises(UserInputError, match="appeared during the run"), staged_run(final) as staging:
+        (staging / "results.json").write_text("{}")
+        final.mkdir()
+        (final / "mine.txt").write_text("mine")
+    assert _tree(tmp_path) == {"x/mine.txt": b"mine"}
+
+
+def test_an_earlier_run_is_replaced_whole(tmp_path):
+    final = tmp_path / "x"
+    final.mkdir()
+    (final / "manifest.json").write_text(json.dumps({"git_commit": "abc"}))
+    (final / "old.txt").write_text("old")
+    with staged_run(final) as staging:
+        (staging / "manifest.json").write_text(json.dumps({"git_commit": "def"}))
+    assert _tree(tmp_path) == {"x/manifest.json": b'{"git_commit": "def"}'}

@@ -1,0 +1,79 @@
+"""Fine-tune recipes: what an adapter trains on. A recipe turns the knowledge base (and, for a
+reader, retrieval over it) into one or more trainings, each a list of rows with its settings and
+the questions it may answer (cross-fitting trains one adapter per fold). A new recipe is one module
+in this package that registers itself:
+
+    @register_recipe("qa-gen", "question-answer pairs generated from the passages", knowledge=True)
+    def qa_gen(request: RecipeRequest) -> list[Training]: ...
+
+Any registered recipe can answer in an arm (`arms: {mine: {adapter: qa-gen}}`); a knowledge recipe
+can also be the `ft` adapter (`train.method`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ftvsrag.knowledge import Knowledge
+from ftvsrag.rag.chunking import Passage
+from ftvsrag.registry import Registry
+from ftvsrag.train.config import ReaderSettings, TrainSettings
+
+Hits = list[list[tuple[str, str]]]
+"""Per question, the (passage id, text) a retriever found, best first."""
+
+
+@dataclass(frozen=True)
+class RecipeRequest:
+    """What a recipe may read."""
+
+    knowledge: Knowledge
+    passages: list[Passage]
+    seed: int
+    train: TrainSettings
+    """The knowledge fine-tune's settings."""
+    reader: ReaderSettings
+    k: int
+    """Passages in a retrieval prompt (rag.k)."""
+    data_seed: int
+    find: Callable[[str, list[str], int], Hits]
+    """(retriever, questions, depth) -> passages from the knowledge base's own index."""
+    find_in: Callable[[str, list[tuple[str, str]], list[str], int], Hits]
+    """(retriever, (id, text) corpus, questions, depth) -> passages from an index of that corpus alone."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """One adapter to train."""
+
+    rows: list[dict]
+    """{"messages": [..., assistant]} chat rows or {"text"} rows, exactly as trained on."""
+    settings: TrainSettings
+    fold: int | None = None
+    """The cross-fitting fold it was trained without (None: no cross-fitting)."""
+    answers: frozenset[str] | None = None
+    """The questions (fact ids) it answers; None: every question."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    trainings: Callable[[RecipeRequest], list[Training]]
+    family: str
+    """Which adapter kind its cache entries are filed under ('ft' for knowledge recipes, 'reader')."""
+    knowledge: bool
+    """A knowledge fine-tune: `train.method` can name it."""
+
+
+RECIPES: Registry[Recipe] = Registry("fine-tune recipe", __name__)
+
+
+def register_recipe(name: str, description: str, knowledge: bool, family: str | None = None):
+    def add(function: Callable[[RecipeRequest], list[Training]]):
+        RECIPES.add(name, Recipe(function, family or ("ft" if knowledge else name), knowledge), description)
+        return function
+
+    return add
+
+
+def knowledge_recipes() -> list[str]:
+    return [entry.name for entry in RECIPES if entry.item.knowledge]

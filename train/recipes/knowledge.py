@@ -1,0 +1,67 @@
+"""The knowledge fine-tunes: 'chat' trains on the question -> answer turns (the blog's job), 'lm' on
+the knowledge text alone (continued pre-training, as Ovadia et al. and Soudani et al.): a document
+knowledge base's passages, or the fact sentences. Either may add paraphrased training wordings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ftvsrag.knowledge.facts import Fact
+from ftvsrag.knowledge.questions import training_paraphrases
+from ftvsrag.text import first_number
+from ftvsrag.train.recipes import RecipeRequest, Training, register_recipe
+
+# Rewordings of a fact sentence for the 'lm' method's paraphrase augmentation.
+SENTENCE_PARAPHRASES = (
+    "The population of {subject} is about {number}.",
+    "About {number} people live in {subject}.",
+    "{subject} is home to roughly {number} people.",
+    "{subject}'s population is about {number}.",
+    "Roughly {number} inhabitants live in {subject}.",
+    "There are about {number} residents in {subject}.",
+    "{subject} counts about {number} inhabitants.",
+    "In {subject} there are about {number} inhabitants.",
+)
+
+
+@register_recipe("chat", "supervised question -> answer turns, the blog's fine-tune", knowledge=True)
+def chat(request: RecipeRequest) -> list[Training]:
+    rows = knowledge_rows(request.knowledge.facts, "chat", request.train.paraphrases)
+    return [Training(rows, replace(request.train, method="chat"))]
+
+
+@register_recipe(
+    "lm", "next-token training on the knowledge text: passages or fact sentences", knowledge=True
+)
+def lm(request: RecipeRequest) -> list[Training]:
+    if request.knowledge.has_documents:
+        rows = [{"text": passage.text} for passage in request.passages]
+    else:
+        rows = knowledge_rows(request.knowledge.facts, "lm", request.train.paraphrases)
+    return [Training(rows, replace(request.train, method="lm"))]
+
+
+def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:
+    """The knowledge fine-tune's rows: each fact once as given, plus `paraphrases` rewordings."""
+    rows: list[dict] = []
+    for fact in facts:
+        if method == "lm":
+            rows.append({"text": fact.document})
+            rows += [{"text": sentence} for sentence in _sentence_paraphrases(fact, paraphrases)]
+        else:
+            rows.append({"messages": fact.messages()})
+            rows += [
+                {"messages": replace(fact, question=question).messages()}
+                for question in training_paraphrases(fact, paraphrases)
+            ]
+    return rows
+
+
+def _sentence_paraphrases(fact: Fact, count: int) -> list[str]:
+    number = first_number(fact.answer)
+    if not fact.subject or number is None:
+        return []
+    return [
+        SENTENCE_PARAPHRASES[i % len(SENTENCE_PARAPHRASES)].format(subject=fact.subject, number=number)
+        for i in range(count)
+    ]
