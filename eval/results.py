@@ -112,7 +112,7 @@ def _group(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict
 
 
 def _by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Strict accuracy for numeric and for text answers apart, each scored by its own rule."""
+    """Accuracy for numeric and for text answers apart, each scored by its own rule."""
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_kind[row.get("kind", NUMBER)].append(row)

@@ -163,7 +163,7 @@ def write_sweep_chart(rows: list[dict], path: Path) -> None:
         panel.set_xlabel("epochs")
         panel.set_xscale("log")
         panel.grid(alpha=0.3)
-    panels[0].set_ylabel("strict accuracy (%)")
+    panels[0].set_ylabel("accuracy (%)")
     panels[0].set_ylim(-2, 102)
     panels[1].legend(fontsize="small")
     figure.tight_layout()

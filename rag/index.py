@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
+from ftvsrag.rag.store import HNSW_SETTINGS, open_collection, release_chroma, upsert_documents
 from ftvsrag.stages import INDEX, Stage
 
 CHROMA_DIR = "chroma"
@@ -18,6 +18,8 @@ class IndexInputs:
     collection: str
     ids: list[str]
     documents: list[str]
+    hnsw: dict = field(default_factory=lambda: dict(HNSW_SETTINGS))
+    """How Chroma keeps the graph (rag/store.py): an index built otherwise is rebuilt."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.rag.store import MODEL_KEY, UPSERT_BATCH, upsert_documents
+from ftvsrag.rag.store import MODEL_KEY, UPSERT_BATCH, collection_metadata, upsert_documents
 
 HEARTBEAT = "/api/v2/heartbeat"
 BUILT_KEY = "documents"
@@ -78,10 +78,10 @@ def knowledge_collection(client, name: str, embedder, ids: list[str], documents:
             return collection, True
         client.delete_collection(name)  # an interrupted build
     collection = client.create_collection(
-        name, embedding_function=None, metadata={MODEL_KEY: embedder.model_id}
+        name, embedding_function=None, metadata=collection_metadata(embedder)
     )
     upsert_documents(collection, embedder, ids, documents)
-    collection.modify(metadata={MODEL_KEY: embedder.model_id, BUILT_KEY: len(ids)})
+    collection.modify(metadata={**collection_metadata(embedder), BUILT_KEY: len(ids)})
     return collection, False
 
 

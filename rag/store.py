@@ -14,6 +14,16 @@ from ftvsrag.errors import UserInputError
 MODEL_KEY = "embedding_model"
 UPSERT_BATCH = 1000
 """Documents sent per call: well under Chroma's per-call limit (5461 on this version)."""
+HNSW_SETTINGS = {"hnsw:batch_size": 100, "hnsw:sync_threshold": 100}
+"""Chroma writes its HNSW graph to the folder every `sync_threshold` additions (1000 by default) and
+replays the rest into a new graph whenever the folder is opened, which ranks differently from one
+opening to the next: two copies of one 748-passage index gave the reader other training contexts.
+Written every 100 (its smallest), the graph on disk is the one every opening searches."""
+
+
+def collection_metadata(embedder) -> dict:
+    """What every knowledge collection is created with: its embedding model and HNSW_SETTINGS."""
+    return {MODEL_KEY: embedder.model_id, **HNSW_SETTINGS}
 
 
 def open_collection(persist_dir: Path, name: str, embedder):
@@ -26,7 +36,7 @@ def open_collection(persist_dir: Path, name: str, embedder):
         path=str(persist_dir), settings=Settings(anonymized_telemetry=False, allow_reset=False)
     )
     collection = client.get_or_create_collection(
-        name=name, embedding_function=None, metadata={MODEL_KEY: embedder.model_id}
+        name=name, embedding_function=None, metadata=collection_metadata(embedder)
     )
     stored = (collection.metadata or {}).get(MODEL_KEY, "unknown")
     if stored != embedder.model_id:

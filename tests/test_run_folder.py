@@ -103,3 +103,14 @@ def test_an_earlier_run_is_replaced_whole(tmp_path):
     with staged_run(final) as staging:
         (staging / "manifest.json").write_text(json.dumps({"git_commit": "def"}))
     assert _tree(tmp_path) == {"x/manifest.json": b'{"git_commit": "def"}'}
+
+
+def test_the_dry_run_checks_what_a_run_checks(tmp_path, capsys, no_model):
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "notes.md").write_text("mine")
+    status, err = _run(capsys, f"runs_dir={tmp_path}", "name=thesis", "--dry-run")
+    assert status == 2 and "is not an ftvsrag run folder" in err
+    status, err = _run(capsys, "runs_dir=/proc/nope", "--dry-run")
+    assert status == 2 and "cannot be written" in err
+    assert _tree(tmp_path) == {"thesis/notes.md": b"mine"}
