@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ftvsrag.adapters import Adapters, answering_key
+from ftvsrag.adapters import AdapterKey, Adapters, answering_key
 from ftvsrag.arms import Arm
 from ftvsrag.config import ExperimentConfig
 from ftvsrag.eval.records import AnswerRecord
@@ -133,14 +133,9 @@ class Asker:
     ) -> dict[int, tuple[str, int, int]]:
         """The answers at `positions` through the cached answering stage, each question answered by
         its adapter (a cross-fitted one: the adapter trained without it)."""
-        groups: dict[object, list[int]] = {}
+        groups: dict[AdapterKey | None, list[int]] = {}
         for position in positions:
-            key = (
-                answering_key(self.adapters, arm.adapter, seed, questions[position].fact_id)
-                if arm.adapted
-                else None
-            )
-            groups.setdefault(key, []).append(position)
+            groups.setdefault(self.adapter_of(arm, seed, questions[position]), []).append(position)
         label = f"{'probe' if probe else 'answer'}:{arm.name}"
         results: dict[int, tuple[str, int, int]] = {}
         for key, members in groups.items():
@@ -150,7 +145,7 @@ class Asker:
                 [conversations[p] for p in members],
                 limit,
             )
-            fold = key.fold if key else None
+            fold = key.fold if key else None  # a cross-fitted adapter's fold
             detail = f"{questions[0].split}, seed {seed}" + (f", fold {fold}" if fold is not None else "")
             detail += f", {len(members)} cut answers up to {limit} tokens" if retry else ""
             out = self.cache.run(ANSWER, label, inputs, self.runtime, detail).output
@@ -159,3 +154,7 @@ class Asker:
             ):
                 results[position] = tuple(answer)
         return results
+
+    def adapter_of(self, arm: Arm, seed: int, question: Question) -> AdapterKey | None:
+        """Which adapter answers `question` in `arm` (None: the base model)."""
+        return answering_key(self.adapters, arm.adapter, seed, question.fact_id) if arm.adapted else None
