@@ -92,3 +92,24 @@ def test_model_files_are_known_by_content_hashed_once(tmp_path, monkeypatch):
     monkeypatch.undo()
     first.write_bytes(b"GGUF other weights!")
     assert model.content_sha256(first, cache) == hashlib.sha256(b"GGUF other weights!").hexdigest()
+
+
+def test_the_output_head_reads_a_contiguous_input(smollm2_tokenizer, tmp_path):
+    """Defect: with bf16 weights that need no gradient (an adapter merged for answering), torch's
+    CPU linear over the head's strided last-position slice copied the whole head once per row, and
+    the merged fine-tune answered 8 times slower than the base model."""
+    import torch
+
+    from ftvsrag.train.model import DevicePlan, ResolvedModel, load_model
+    from tests.conftest import tiny_llama
+
+    tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    model = load_model(ResolvedModel("tiny", str(tmp_path / "tiny"), None), DevicePlan("cpu", "bfloat16"))
+    model.requires_grad_(False)
+    seen = []
+    model.get_output_embeddings().register_forward_hook(
+        lambda m, args, out: seen.append(args[0].is_contiguous())
+    )
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([[5, 6, 7], [8, 9, 10]]), logits_to_keep=1)
+    assert seen == [True]

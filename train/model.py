@@ -223,7 +223,16 @@ def load_model(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
     from transformers import AutoModelForCausalLM
 
     loaded = _load(AutoModelForCausalLM.from_pretrained, model, dtype=plan.dtype)
+    loaded.get_output_embeddings().register_forward_pre_hook(_contiguous_input)
     return loaded.to(plan.device)
+
+
+def _contiguous_input(module, args):
+    """The output head gets the last position of each row (`logits_to_keep`), a strided slice. On
+    a CPU, torch 2.13's bf16 linear over a strided 3-D input and a weight that needs no gradient (a
+    merged adapter, a frozen base) copies the weight once per row: 6.3 s against 8 ms for the head
+    of 64 rows, measured. A contiguous copy of the few rows costs nothing."""
+    return (args[0].contiguous(), *args[1:])
 
 
 def _load(loader, model: ResolvedModel, **kwargs):
