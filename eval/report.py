@@ -340,7 +340,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     parts = [
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
-        f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({meta.get('dtype', '?')}). "
+        f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({_dtypes(meta)}). "
         + closed_book_line(meta.get("closed_book_prompt"))
         + scoring_line(results),
         "",
@@ -373,6 +373,12 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     if results.get("notes"):
         parts += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     return "\n".join(parts) + "\n"
+
+
+def _dtypes(meta: dict[str, Any]) -> str:
+    """'bfloat16', or 'bfloat16; trained in float32' when training used another dtype."""
+    dtype, trained = meta.get("dtype", "?"), meta.get("train_dtype")
+    return dtype if not trained or trained == dtype else f"{dtype}; trained in {trained}"
 
 
 def arms_line(results: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ def adapter_inputs(family: str, setup: Setup, training: Training, seed: int) -> 
     """The training stage's inputs: the very rows, settings and seed, and the model's hash."""
     model = setup.model
     return AdapterInputs(
-        family, model.model_id, training.rows, training.settings, seed, model.team.describe()
+        family, model.train_id, training.rows, training.settings, seed, model.team.describe()
     )
 
 

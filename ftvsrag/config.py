@@ -83,8 +83,10 @@ class ExperimentConfig:
         "Chat model: 'smollm2-135m-instruct' (embedded), a Hugging Face id, a folder or a .gguf file.",
     )
     device: str = field("auto", "'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(
-        "auto", "'auto' is bfloat16 on CUDA and float32 on CPU."
+    dtype: Literal["auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"] = field(
+        "auto",
+        "'auto': bfloat16 on CUDA; on a CPU that computes bf16 natively (AMX, AVX512-BF16) answers in "
+        "bfloat16 and trains in float32; float32 elsewhere. A dtype named here is used for both.",
     )
     seeds: list[int] = field(
         [0], "Training seeds; several run the fine-tuned arms once per seed (mean ± sd)."

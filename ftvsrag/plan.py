@@ -47,7 +47,8 @@ class Planned:
     detail: str
     status: str
     tokens: int = 0
-    flops: float = 0.0
+    seconds: float = 0.0
+    """Its FLOPs at PLAN_FRACTION_OF_PEAK of the peak of the dtype it computes in."""
 
 
 @dataclass
@@ -58,6 +59,8 @@ class PlanningCache(StageCache):
 
     scratch: Path = Path()
     parameters: int = 0
+    rates: dict[str, float] = field(default_factory=dict)
+    """FLOP/s the estimates assume for TRAIN and ANSWERS stages."""
     entries: list[Planned] = field(default_factory=list)
     planned_adapters: dict[str, str] = field(default_factory=dict)
     """Placeholder weights hash -> the training label it stands in for."""
@@ -83,7 +86,7 @@ class PlanningCache(StageCache):
         lengths = [len(_row_tokens(tokenizer, row)) for row in inputs.rows]
         tokens = round(sum(lengths) * inputs.settings.epochs)
         flops = LORA_TRAINING_FLOPS_PER_PARAMETER * self.parameters * tokens
-        self.entries.append(Planned(label, detail, COMPUTE, tokens, flops))
+        self.entries.append(Planned(label, detail, COMPUTE, tokens, flops / self.rates[TRAIN]))
         weights = out / "adapter" / "adapter_model.safetensors"
         weights.parent.mkdir()
         weights.write_text(out.name)  # a placeholder whose hash no stored answer can hold
@@ -100,7 +103,7 @@ class PlanningCache(StageCache):
         after = self.planned_adapters.get(inputs.adapter_sha256)
         status = f"{COMPUTE} after {after}" if after else COMPUTE
         flops = INFERENCE_FLOPS_PER_PARAMETER * self.parameters * tokens
-        self.entries.append(Planned(label, detail, status, tokens, flops))
+        self.entries.append(Planned(label, detail, status, tokens, flops / self.rates[ANSWERS]))
         return Answers([""] * len(prompts), prompts, [0] * len(prompts))
 
 
@@ -119,22 +122,36 @@ def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), proce
     knowledge, questions = checked_inputs(run)
     with tempfile.TemporaryDirectory(prefix="ftvsrag-dry-run-") as scratch, run_log(None):
         setup = prepare(run, convert=False)
+        plan = setup.model.plan
+        peaks = {
+            name: measure_peak(plan.device, name) for name in {plan.dtype_name, plan.training.dtype_name}
+        }
+        rates = {
+            TRAIN: PLAN_FRACTION_OF_PEAK * peaks[plan.training.dtype_name],
+            ANSWERS: PLAN_FRACTION_OF_PEAK * peaks[plan.dtype_name],
+        }
+        parameters = model_parameters(setup.model.model)
         planner = PlanningCache(
-            run.cache_root, force, scratch=Path(scratch), parameters=model_parameters(setup.model.model)
+            run.cache_root, force, scratch=Path(scratch), parameters=parameters, rates=rates
         )
         passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
         walk_stages(run, setup, knowledge, questions, passages, planner)
         where = "replaces an earlier run" if replaces else "new"
         model = setup.model
         state = "converted" if is_converted(model.model) else "converted on first run"
+        dtypes = (
+            plan.dtype_name
+            if plan.training == plan
+            else f"{plan.dtype_name}, trained in {plan.training.dtype_name}"
+        )
         checks = [
             f"run folder: {run.run_dir} ({where}); runs_dir writable",
             f"knowledge base: {knowledge.source}: {len(knowledge.facts)} questions, {len(passages)} passages",
             f"model: {config.model} ({state}, {planner.parameters / 1e6:.0f}M parameters) on "
-            f"{model.plan.device} ({model.plan.dtype_name})",
+            f"{model.plan.device} ({dtypes})",
             *([f"Chroma server: {config.rag.server} answered"] if setup.server is not None else []),
         ]
-        return render_plan(run, checks, planner.entries, measure_peak(setup))
+        return render_plan(run, checks, planner.entries, peaks)
 
 
 def walk_stages(
@@ -151,39 +168,38 @@ def walk_stages(
         release_chroma()
 
 
-def measure_peak(setup: Setup) -> float:
-    """This machine's matmul rate now, FLOP/s, in the run's dtype (a few 1024-square products)."""
+def measure_peak(device: str, dtype_name: str) -> float:
+    """This machine's matmul rate now, FLOP/s, in one dtype (a few 1024-square products)."""
     import torch
 
-    plan = setup.model.plan
-    a = torch.randn(1024, 1024, dtype=plan.dtype, device=plan.device)
-    b = torch.randn(1024, 1024, dtype=plan.dtype, device=plan.device)
+    dtype = getattr(torch, dtype_name)
+    a = torch.randn(1024, 1024, dtype=dtype, device=device)
+    b = torch.randn(1024, 1024, dtype=dtype, device=device)
     torch.matmul(a, b)
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
         torch.matmul(a, b)
-        if plan.device.startswith("cuda"):
+        if device.startswith("cuda"):
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
     return 2 * 1024**3 / best
 
 
-def render_plan(run: RunContext, checks: list[str], entries: list[Planned], peak: float) -> str:
-    rate = peak * PLAN_FRACTION_OF_PEAK
+def render_plan(run: RunContext, checks: list[str], entries: list[Planned], peaks: dict[str, float]) -> str:
     rows = [
-        f"{e.label:<28} {e.detail[:44]:<44} {e.status:<26} {e.tokens or '':>10} {_duration(e.flops / rate)}"
+        f"{e.label:<28} {e.detail[:44]:<44} {e.status:<26} {e.tokens or '':>10} {_duration(e.seconds)}"
         for e in entries
     ]
     todo = [e for e in entries if e.status != REUSED]
-    flops = sum(e.flops for e in todo)
+    seconds = sum(e.seconds for e in todo)
+    measured = ", ".join(f"{name} {peak / 1e9:.0f}" for name, peak in sorted(peaks.items()))
     summary = f"{len(entries) - len(todo)} of {len(entries)} stages reused; "
     summary += (
-        f"to compute: {sum(e.tokens for e in todo):,} tokens through the model, about "
-        f"{_duration(flops / rate)} at {PLAN_FRACTION_OF_PEAK:.0%} of this machine's "
-        f"{peak / 1e9:.0f} GFLOP/s matmul peak (measured now; answers cut at the limit and asked again are "
-        "not counted)."
-        if flops
+        f"to compute: {sum(e.tokens for e in todo):,} tokens through the model, about {_duration(seconds)} "
+        f"at {PLAN_FRACTION_OF_PEAK:.0%} of this machine's matmul peak ({measured} GFLOP/s, measured now; "
+        "answers cut at the limit and asked again are not counted)."
+        if seconds
         else "nothing to compute through the model."
     )
     header = f"{'stage':<28} {'detail':<44} {'status':<26} {'tokens':>10} est. time"

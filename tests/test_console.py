@@ -44,7 +44,7 @@ def test_the_trainers_loss_lines_go_to_the_log(smollm2_tokenizer, tmp_path, capf
     rows = [{"messages": r["messages"]} for r in cities_records(4)]
     settings = TrainSettings(epochs=1, batch_size=2, logging_steps=1, lora=LoraSettings(r=4, alpha=8))
     with run_log(tmp_path / "run.log"):
-        train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, tmp_path / "a")
+        train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu", "float32"), 0, tmp_path / "a")
     out, err = capfd.readouterr()
     assert "'loss'" not in out + err and "Warning" not in out + err
     assert "ftvsrag.train: step 1: {'loss'" in (tmp_path / "run.log").read_text()

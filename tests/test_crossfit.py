@@ -129,7 +129,8 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
 
     monkeypatch.setattr(adapters_module, "train_adapter", train_adapter)
     setup = SimpleNamespace(
-        model=SimpleNamespace(model_id=("m", "cpu", "float32"), team=SOLO), embedder=embedder
+        model=SimpleNamespace(model_id=("m", "cpu", "float32"), train_id=("m", "cpu", "float32"), team=SOLO),
+        embedder=embedder,
     )
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
     adapters = train_adapters(RunContext.of(config), setup, knowledge, passages, collection, cache=None)

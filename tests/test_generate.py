@@ -10,7 +10,7 @@ from ftvsrag.rag.prompts import rag_messages
 def test_prefix_cache_gives_the_answers_of_plain_generation(smollm2, smollm2_tokenizer, monkeypatch):
     from ftvsrag.train.model import load_model, plan_device
 
-    model = load_model(smollm2, plan_device("cpu"))
+    model = load_model(smollm2, plan_device("cpu", "float32"))
     # Different lengths, so some rows carry padding between the shared start and their own part.
     conversations = [
         rag_messages("What is the population of City_7?", ["City_7 has about 12345 inhabitants."]),

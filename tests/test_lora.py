@@ -29,7 +29,7 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
         smollm2_tokenizer,
         [{"messages": c} for c in conversations],
         settings,
-        plan_device("cpu"),
+        plan_device("cpu", "float32"),
         0,
         tmp_path / "adapter",
     )
@@ -97,7 +97,7 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
         epochs=2, batch_size=4, learning_rate=1e-2, save_steps=2, lora=LoraSettings(r=4, alpha=8)
     )
     rows = [{"messages": r["messages"]} for r in cities_records(8)]
-    plan = plan_device("cpu")
+    plan = plan_device("cpu", "float32")
 
     def train(folder: str, adapter: str, checkpoints=None):
         model = tiny_llama(smollm2_tokenizer, tmp_path / folder)
@@ -143,7 +143,7 @@ def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smoll
     settings = TrainSettings(lora=LoraSettings(r=4, alpha=8))
     trainer = SFTTrainer(
         model=tiny_llama(smollm2_tokenizer, tmp_path / "tiny"),
-        args=sft_config(settings, plan_device("cpu"), 0, tmp_path / "out", checkpoints=False),
+        args=sft_config(settings, plan_device("cpu", "float32"), 0, tmp_path / "out", checkpoints=False),
         train_dataset=sft_dataset([{"messages": conversation}]),
         processing_class=smollm2_tokenizer,
         peft_config=peft_config(settings.lora),
@@ -163,7 +163,7 @@ def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smoll
             smollm2_tokenizer,
             [{"messages": conversation}],
             too_short,
-            plan_device("cpu"),
+            plan_device("cpu", "float32"),
             0,
             tmp_path / "adapter",
         )
@@ -183,7 +183,9 @@ def test_the_labelled_loss_trains_as_trls_own_loss_does(smollm2_tokenizer, tmp_p
         )
         model = tiny_llama(smollm2_tokenizer, tmp_path / f"tiny-{loss}")
         adapter = tmp_path / f"adapter-{loss}"
-        reports[loss] = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, adapter)
+        reports[loss] = train_lora(
+            model, smollm2_tokenizer, rows, settings, plan_device("cpu", "float32"), 0, adapter
+        )
         weights[loss] = load_file(adapter / "adapter_model.safetensors")
     assert reports["labelled"].final_loss == pytest.approx(reports["trl"].final_loss, abs=1e-5)
     assert all(torch.allclose(weights["labelled"][k], weights["trl"][k], atol=1e-5) for k in weights["trl"])
@@ -210,7 +212,9 @@ def test_a_training_of_one_step_moves_the_weights(smollm2_tokenizer, tmp_path):
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     rows = [{"messages": r["messages"]} for r in cities_records(6)]
     settings = TrainSettings(epochs=1, batch_size=8, lora=LoraSettings(r=4, alpha=8))
-    report = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, tmp_path / "a")
+    report = train_lora(
+        model, smollm2_tokenizer, rows, settings, plan_device("cpu", "float32"), 0, tmp_path / "a"
+    )
     assert report.steps == 1
     assert report.weight_change > 0 and report.weights_changed
     lora_b = [tensor for name, tensor in model.state_dict().items() if "lora_B" in name]
@@ -226,7 +230,9 @@ def test_an_adapter_that_did_not_move_is_said_plainly(smollm2_tokenizer, tmp_pat
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     rows = [{"messages": r["messages"]} for r in cities_records(4)]
     settings = TrainSettings(epochs=1, batch_size=2, learning_rate=0.0, lora=LoraSettings(r=4, alpha=8))
-    report = train_lora(model, smollm2_tokenizer, rows, settings, plan_device("cpu"), 0, tmp_path / "a")
+    report = train_lora(
+        model, smollm2_tokenizer, rows, settings, plan_device("cpu", "float32"), 0, tmp_path / "a"
+    )
     assert report.weight_change == 0.0 and not report.weights_changed
     adapters = {
         AdapterKey("ft", 0): TrainedAdapter("sha", Path("a"), report),

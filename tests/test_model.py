@@ -64,9 +64,33 @@ def test_embedded_model_resolves_to_a_cached_safetensors_folder(smollm2):
     assert resolve_model("smollm2-135m-instruct").load_from == smollm2.load_from
 
 
-def test_cpu_plan_is_fp32():
-    plan = plan_device("cpu")
-    assert (plan.device, plan.dtype_name) == ("cpu", "float32")
+@pytest.mark.parametrize(
+    ("native", "dtype", "answers", "trains"),
+    [
+        (True, "auto", "bfloat16", "float32"),  # AMX or AVX512-BF16: answer in bf16, train in fp32
+        (False, "auto", "float32", "float32"),  # emulated bf16 is slower: fp32
+        (True, "fp32", "float32", "float32"),  # dtype=fp32 forces it
+        (True, "bf16", "bfloat16", "bfloat16"),  # a named dtype is used for both
+        (False, "float32", "float32", "float32"),
+    ],
+)
+def test_the_cpu_plan_follows_native_bf16(monkeypatch, native, dtype, answers, trains):
+    from ftvsrag.train import model as model_module
+
+    monkeypatch.setattr(model_module, "native_bf16_cpu", lambda: native)
+    plan = plan_device("cpu", dtype)
+    assert (plan.device, plan.dtype_name, plan.training.dtype_name) == ("cpu", answers, trains)
+
+
+def test_the_cuda_plan_is_bf16_as_before(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    plan = plan_device("auto")
+    assert (plan.device, plan.dtype_name, plan.training.dtype_name) == ("cuda", "bfloat16", "bfloat16")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert plan_device("cuda:1").dtype_name == "float32"
 
 
 def test_unknown_device():

@@ -14,7 +14,10 @@ from ftvsrag.cli import main
 
 CITIES = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
 # eval.batch_size=4: 16 questions make 4 batches, so each process answers two of them.
+# dtype=float32: DDP's adapter differs from one process's by rounding (1e-7); merged into bf16
+# weights for answering, that rounding can move a greedy answer, so equal answers need fp32.
 SLICE = [
+    "dtype=float32",
     "data.num_cities=16",
     "train.epochs=1",
     "eval.arms=[ft,ft+rag]",

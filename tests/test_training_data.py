@@ -106,6 +106,7 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
     from ftvsrag.rag.chunking import Passage
     from ftvsrag.stages import stage_key
     from ftvsrag.train.adapter import ModelRuntime
+    from ftvsrag.train.model import DevicePlan
     from ftvsrag.train.recipes import RECIPES
 
     def key(document: str, method: str) -> str:
@@ -120,7 +121,8 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
         config = from_dict(ExperimentConfig, raw)
         recipe = RECIPES.get(method)
         (training,) = recipe.trainings(_request(knowledge, passages, config))
-        setup = SimpleNamespace(model=ModelRuntime(None, None, None, ("sha", "cpu", "float32")))
+        plan = DevicePlan("cpu", "float32")
+        setup = SimpleNamespace(model=ModelRuntime(None, plan, None, ("sha", "cpu", "float32")))
         inputs = adapter_inputs(recipe.family, setup, training, seed=0)
         assert dataclasses.is_dataclass(inputs)
         return stage_key("train", inputs)

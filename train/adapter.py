@@ -27,8 +27,13 @@ class ModelRuntime:
     plan: DevicePlan
     tokenizer: Any
     model_id: tuple[str, str, str]
-    """The weights' content hash, the device type and the dtype: what makes outputs differ."""
+    """The weights' content hash, the device type and the answering dtype: what makes answers differ."""
     team: Team = SOLO
+
+    @property
+    def train_id(self) -> tuple[str, str, str]:
+        """The same with the training dtype: what makes adapters differ."""
+        return (*self.model_id[:2], self.plan.training.dtype_name)
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,14 @@ class AdapterInputs:
 def train_adapter(inputs: AdapterInputs, runtime: ModelRuntime, out: Path, scratch: Path) -> TrainingReport:
     """Train the LoRA on a fresh copy of the base model; checkpoints in `scratch` let an interrupted
     attempt resume. In a team, the followers train beside the leader (DDP)."""
-    runtime.team.assign(TrainShare(inputs, runtime.model, runtime.plan, scratch))
+    plan = runtime.plan.training
+    runtime.team.assign(TrainShare(inputs, runtime.model, plan, scratch))
     report = train_lora(
-        load_model(runtime.model, runtime.plan),
+        load_model(runtime.model, plan),
         runtime.tokenizer,
         inputs.rows,
         inputs.settings,
-        runtime.plan,
+        plan,
         inputs.seed,
         out / ADAPTER_DIR,
         checkpoint_dir=scratch,

@@ -173,6 +173,9 @@ def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
 class DevicePlan:
     device: str
     dtype_name: str
+    """What the model answers in."""
+    train_dtype_name: str | None = None
+    """What it trains in, when that differs (a bf16 CPU answers in bf16 and trains in fp32)."""
 
     @property
     def dtype(self) -> torch.dtype:
@@ -180,9 +183,31 @@ class DevicePlan:
 
         return getattr(torch, self.dtype_name)
 
+    @property
+    def training(self) -> DevicePlan:
+        """The plan for training: the same device, the training dtype."""
+        return DevicePlan(self.device, self.train_dtype_name or self.dtype_name)
+
+
+DTYPE_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+"""Short names a config may use."""
+
+
+def native_bf16_cpu() -> bool:
+    """Whether this CPU computes bf16 natively: AMX-BF16 (Intel Sapphire Rapids and later) or
+    AVX512-BF16 (also AMD Zen 4 and later). There a bf16 matmul ran 7x the fp32 rate (2568 against
+    356 GFLOP/s, 2048-square, the 2-core development machine); elsewhere bf16 is emulated, slower."""
+    import torch
+
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
 
 def plan_device(device: str = "auto", dtype: str = "auto") -> DevicePlan:
-    """CUDA with bf16 when present, else CPU with fp32; explicit settings override."""
+    """CUDA with bf16 when present; else the CPU, answering in bf16 where it computes bf16 natively
+    (and training in fp32: bf16 training measured no faster there, 35.2 s against 38.0 s, and its
+    knowledge fine-tune answered 40 % with retrieval against 62 %), fp32 elsewhere. An explicit
+    dtype is used for both."""
     import torch
 
     if device == "auto":
@@ -191,9 +216,11 @@ def plan_device(device: str = "auto", dtype: str = "auto") -> DevicePlan:
         raise UserInputError(f"device '{device}' asked for, but torch sees no CUDA GPU")
     if device != "cpu" and not device.startswith("cuda"):
         raise UserInputError(f"device '{device}' is not supported: use auto, cpu, cuda or cuda:N")
-    if dtype == "auto":
-        dtype = "bfloat16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "float32"
-    return DevicePlan(device, dtype)
+    if dtype != "auto":
+        return DevicePlan(device, DTYPE_NAMES.get(dtype, dtype))
+    if device.startswith("cuda"):
+        return DevicePlan(device, "bfloat16" if torch.cuda.is_bf16_supported() else "float32")
+    return DevicePlan(device, "bfloat16", "float32") if native_bf16_cpu() else DevicePlan(device, "float32")
 
 
 def load_tokenizer(model: ResolvedModel) -> PreTrainedTokenizerBase:
