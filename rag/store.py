@@ -7,6 +7,7 @@ virtual environment is stored."""
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
@@ -47,12 +48,37 @@ def open_collection(persist_dir: Path, name: str, embedder):
     return collection
 
 
+_WRITES: dict[int, tuple[weakref.ref, int]] = {}
+"""Per live collection object, how many times it has been written to (see `content_version`)."""
+
+
+def content_version(collection) -> int:
+    """A number that changes whenever this process writes to this collection object: what a
+    retriever keeps an index of the collection's texts by (the runs write through here only). Kept by
+    the object, not by Chroma's id: a copied folder holds a collection of the same id."""
+    entry = _WRITES.get(id(collection))
+    return entry[1] if entry and entry[0]() is collection else 0
+
+
+def _wrote(collection) -> None:
+    key = id(collection)
+    _WRITES[key] = (
+        weakref.ref(collection, lambda _: _WRITES.pop(key, None)),
+        content_version(collection) + 1,
+    )
+
+
 def upsert_documents(collection, embedder, ids: list[str], documents: list[str]) -> None:
-    """Add or replace documents by id, with their vectors."""
-    for start in range(0, len(ids), UPSERT_BATCH):
-        end = start + UPSERT_BATCH
-        chunk = documents[start:end]
-        collection.upsert(ids=ids[start:end], documents=chunk, embeddings=embedder(chunk))
+    """Add or replace documents by id, with their vectors (a progress bar past one batch)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(ids), desc="indexing", unit="passage", disable=len(ids) <= UPSERT_BATCH) as bar:
+        for start in range(0, len(ids), UPSERT_BATCH):
+            end = start + UPSERT_BATCH
+            chunk = documents[start:end]
+            collection.upsert(ids=ids[start:end], documents=chunk, embeddings=embedder(chunk))
+            _wrote(collection)
+            bar.update(len(chunk))
 
 
 def release_chroma() -> None:
