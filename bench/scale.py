@@ -6,7 +6,9 @@
 Writes bench-scale.json and docs/bench-scale.png:
 - retrieval, per size: seconds to build the index (embed + upsert into a fresh Chroma folder), then
   milliseconds per question and recall@1 / @5 of the fact's own sentence, dense and hybrid, for a
-  sample of the training questions asked in one batch (as a run asks a split). City_7, City_77 and
+  sample of the training questions asked in one batch (as a run asks a split): the first call, and
+  the second (what each later split costs: hybrid keeps its BM25 index until the collection
+  changes). City_7, City_77 and
   City_777 crowd each other as the base grows, which is what the recall columns show.
 - the knowledge fine-tune, per size: training tokens and measured seconds for `train.epochs` epochs of
   the blog's chat rows, then per fact, and projected to the regime the sweep found necessary for a fact
@@ -59,12 +61,17 @@ def retrieval_point(size: int, embedder, questions: int) -> dict:
         upsert_documents(collection, embedder, [f.id for f in facts], [f.document for f in facts])
         point["index_build_s"] = round(time.perf_counter() - started, 2)
         for name in ("dense", "hybrid"):
-            retriever = make_retriever(name, collection, embedder)
-            started = time.perf_counter()
-            found = retriever.retrieve([q.text for q in asked], max(RECALL_DEPTHS))
-            seconds = time.perf_counter() - started
+            # The first call builds what the retriever keeps (hybrid: its BM25 index); the second is
+            # what every later split of a run costs, until the collection changes.
+            times = []
+            for _ in range(2):
+                retriever = make_retriever(name, collection, embedder)
+                started = time.perf_counter()
+                found = retriever.retrieve([q.text for q in asked], max(RECALL_DEPTHS))
+                times.append(time.perf_counter() - started)
             point[name] = {
-                "ms_per_question": round(1000 * seconds / len(asked), 2),
+                "ms_per_question": round(1000 * times[0] / len(asked), 2),
+                "ms_per_question_kept": round(1000 * times[1] / len(asked), 2),
                 **{
                     f"recall@{k}": round(
                         sum(
@@ -130,7 +137,10 @@ def plot(result: dict, path: Path) -> None:
     cost.loglog(sizes, [p["index_build_s"] for p in points], "o-", label="index build (s, once)")
     for name in ("dense", "hybrid"):
         cost.loglog(
-            sizes, [p[name]["ms_per_question"] / 1000 for p in points], "o-", label=f"{name} (s/question)"
+            sizes,
+            [p[name]["ms_per_question_kept"] / 1000 for p in points],
+            "o-",
+            label=f"{name} (s/question)",
         )
     training = result.get("training", [])
     if training:
@@ -175,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parameters = sum(p.numel() for p in load_model(model_ref, plan).parameters())
     tokenizer = load_tokenizer(model_ref)
     result["training"] = [
-        training_point(size, args.train_epochs, model_ref, plan, tokenizer, parameters)
+        training_point(size, args.train_epochs, model_ref, plan.training, tokenizer, parameters)
         for size in args.train_sizes
     ]
     write_json(args.out, result)
