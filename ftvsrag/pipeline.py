@@ -160,7 +160,7 @@ def prepare(run: RunContext, convert: bool = True) -> Setup:
         plan.dtype_name,
     )
     runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, run.team)
-    embedder = Embedder(config.rag.embedding_model, plan.device) if run.needs_embedder else None
+    embedder = Embedder(config.rag.embedding_model, plan.device, run.team) if run.needs_embedder else None
     return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder, server)
 
 
