@@ -49,22 +49,21 @@ def memory_gbps(device: str, megabytes: int = 256, repeats: int = 5) -> float:
 
 
 def decode_rate(model, tokenizer, conversations: list, steps: int, bandwidth_gbps: float) -> dict:
-    """Greedy decoding steps per second for one batch of `conversations` (every row made to run the
-    `steps`, the prompt's own pass taken off), against the bound of streaming the weights from memory
-    once per step, and the generated tokens per second that makes."""
+    """Greedy decoding steps per second for one batch of `conversations` as a run decodes them
+    (the prompts' shared start computed once; every row made to run the `steps`, the prompt's own
+    pass taken off), against the bound of streaming the weights from memory once
+    per step, and the generated tokens per second that makes."""
     import torch
 
+    from ftvsrag.generation.generate import SharedStart, prompt_tokens
     from ftvsrag.train.model import padding_side
 
-    prompts = [
-        tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
-    ]
-    with padding_side(tokenizer, "left"):
-        inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(
-            model.device
-        )
+    rows = prompt_tokens(tokenizer, conversations)
+    start = SharedStart.of(model, rows)
 
     def seconds(new_tokens: int) -> float:
+        with padding_side(tokenizer, "left"):
+            inputs = start.batch_inputs(tokenizer, rows, model.device)
         started = time.perf_counter()
         with torch.inference_mode():
             model.generate(

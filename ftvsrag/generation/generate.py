@@ -116,6 +116,16 @@ class SharedStart:
         return inputs
 
 
+def prompt_tokens(
+    tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]]
+) -> list[list[int]]:
+    """Each conversation as the model is asked it: the chat template with the assistant's turn opened."""
+    prompts = [
+        tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
+    ]
+    return [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+
+
 def generate_answers(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -136,14 +146,11 @@ def generate_answers(
     """
     from tqdm.auto import tqdm
 
-    prompts = [
-        tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
-    ]
-    token_lists = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    token_lists = prompt_tokens(tokenizer, conversations)
     model.eval()
     start = SharedStart.of(model, token_lists)
     # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
-    order = sorted(range(len(prompts)), key=lambda i: -len(token_lists[i]))
+    order = sorted(range(len(token_lists)), key=lambda i: -len(token_lists[i]))
     stop_ids = _stop_token_ids(model, tokenizer)
     answered: dict[int, tuple[str, int]] = {}
     batches = balanced_batches(len(order), len(token_lists[order[0]]) if order else 0, limits)
@@ -168,9 +175,9 @@ def generate_answers(
         answered |= part
     shared = len(start.ids)
     return Generation(
-        [answered[i][0] for i in range(len(prompts))],
+        [answered[i][0] for i in range(len(token_lists))],
         [len(ids) for ids in token_lists],
-        [answered[i][1] for i in range(len(prompts))],
+        [answered[i][1] for i in range(len(token_lists))],
         shared + sum(len(ids) - shared for ids in token_lists),
     )
 
