@@ -49,9 +49,12 @@ EMBED_BATCH = 32
 
 
 def length_batches(texts: list[str], size: int = EMBED_BATCH) -> list[list[int]]:
-    """`texts`' positions, longest first, in batches of `size`: little padding, and the same batches
-    (so the same vectors) however many processes share them out."""
-    order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), i))
+    """`texts`' positions, longest first, in batches of `size`: the batches sentence-transformers'
+    `encode` makes of the whole list (its own length sort), so one process gets the vectors it
+    always did, and a team shares out the very same batches."""
+    import numpy as np
+
+    order = np.argsort([-len(text) for text in texts]).tolist()
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 

@@ -34,3 +34,17 @@ def test_two_processes_embed_what_one_does(tmp_path):
     assert saved["batches"] == 4  # so each process embedded two of them
     assert saved["shared"].shape == (101, 384)
     np.testing.assert_array_equal(saved["shared"], saved["alone"])
+
+
+def test_one_process_gets_the_vectors_of_a_plain_encode():
+    """The same batches as sentence-transformers' own `encode` of the whole list, so indexes and
+    retrievals are what they were before embedding was shared out (100 sentences, many of one length)."""
+    from ftvsrag.knowledge.facts import cities_facts
+    from ftvsrag.rag.embeddings import Embedder
+
+    texts = [fact.document for fact in cities_facts(100)]
+    embedder = Embedder("all-minilm-l6-v2")
+    plain = embedder._model.encode(
+        texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+    )
+    np.testing.assert_array_equal(np.stack(embedder(texts)), plain)
