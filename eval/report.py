@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftvsrag.eval.markdown import p_value, pct, signed, table
 from ftvsrag.eval.metrics import METRICS
+from ftvsrag.eval.verdict_text import decision_line, knowledge_table
 from ftvsrag.names import BASE, FT, NO_RETRIEVER, RAG, SPLITS, TRAIN
 
 
@@ -16,7 +18,7 @@ def results_table(results: dict[str, Any]) -> str:
         + [_accuracy_cell(by_split[s]) if s in by_split else "-" for s in splits]
         for arm, by_split in results["arms"].items()
     ]
-    return _table(["arm", "retriever", *splits], rows)
+    return table(["arm", "retriever", *splits], rows)
 
 
 def _splits(results: dict[str, Any]) -> list[str]:
@@ -55,24 +57,24 @@ def details_table(results: dict[str, Any]) -> str:
                 split,
                 str(m["n"]),
                 _count_cell(m),
-                _pct(m["lenient_accuracy"]),
-                *([_pct(m.get("metrics", {}).get("f1"))] if with_f1 else []),
-                _pct(m.get("format_ok")),
-                _pct(m.get("stale")),
+                pct(m["lenient_accuracy"]),
+                *([pct(m.get("metrics", {}).get("f1"))] if with_f1 else []),
+                pct(m.get("format_ok")),
+                pct(m.get("stale")),
                 _top_answer_cell(m),
-                _pct(m.get("truncated")),
+                pct(m.get("truncated")),
             ]
             if first_key:
                 sub = m.get(first_key)
                 row.append(_count_cell(sub) if sub else "-")
             seeds = m.get("seeds")
             row.append(
-                f"{_pct(seeds['accuracy_mean'])} ± {_pct(seeds['accuracy_sd'])} (n={seeds['n_seeds']})"
+                f"{pct(seeds['accuracy_mean'])} ± {pct(seeds['accuracy_sd'])} (n={seeds['n_seeds']})"
                 if seeds
                 else "-"
             )
             rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def rules_table(results: dict[str, Any]) -> str:
@@ -87,19 +89,19 @@ def rules_table(results: dict[str, Any]) -> str:
         if any(rule in m.get("metrics", {}) for a in results["arms"].values() for m in a.values())
     ]
     rows = [
-        [arm, split, *(_pct(m.get("metrics", {}).get(rule)) for rule in rules)]
+        [arm, split, *(pct(m.get("metrics", {}).get(rule)) for rule in rules)]
         for arm, by_split in results["arms"].items()
         for split, m in by_split.items()
     ]
     legend = "; ".join(f"`{rule}`: {METRICS.entry(rule).description}" for rule in rules)
-    return _table(["arm", "split", *rules], rows) + f"\n\n{legend}."
+    return table(["arm", "split", *rules], rows) + f"\n\n{legend}."
 
 
 def _top_answer_cell(m: dict[str, Any]) -> str:
     if "top_answer_share" not in m:
         return "-"
     text = m["top_answer"] if len(m["top_answer"]) <= 40 else m["top_answer"][:37] + "..."
-    return f"'{text}' ({_pct(m['top_answer_share'])})"
+    return f"'{text}' ({pct(m['top_answer_share'])})"
 
 
 def majority_lines(results: dict[str, Any]) -> list[str]:
@@ -117,9 +119,9 @@ def groups_table(results: dict[str, Any]) -> str:
     tables = []
     for split, rows in (groups.get("splits") or {}).items():
         arms = list(dict.fromkeys(arm for row in rows for arm in row["arms"]))
-        body = [[row["group"], str(row["n"])] + [_pct(row["arms"].get(arm)) for arm in arms] for row in rows]
+        body = [[row["group"], str(row["n"])] + [pct(row["arms"].get(arm)) for arm in arms] for row in rows]
         tables.append(
-            f"`{split}` split, by `{groups['field']}`:\n\n" + _table([groups["field"], "n", *arms], body)
+            f"`{split}` split, by `{groups['field']}`:\n\n" + table([groups["field"], "n", *arms], body)
         )
     return "\n\n".join(tables)
 
@@ -129,11 +131,11 @@ def retrieval_table(results: dict[str, Any]) -> str:
     if not by_split:
         return ""
     rows = [
-        [split, retriever, _pct(scores["recall@1"]), _pct(scores["recall@5"])]
+        [split, retriever, pct(scores["recall@1"]), pct(scores["recall@5"])]
         for split in [s for s in SPLITS if s in by_split]
         for retriever, scores in by_split[split].items()
     ]
-    return _table(["split", "retriever", "recall@1", "recall@5"], rows)
+    return table(["split", "retriever", "recall@1", "recall@5"], rows)
 
 
 def comparisons_table(results: dict[str, Any]) -> str:
@@ -147,12 +149,12 @@ def comparisons_table(results: dict[str, Any]) -> str:
             [f"**{row}**", *(_pair_cell(pairs.get(f"{row} vs {column}")) for column in arms[:-1])]
             for row in arms[1:]
         ]
-        tables.append(f"`{split}` split (row minus column):\n\n" + _table(["", *arms[:-1]], rows))
+        tables.append(f"`{split}` split (row minus column):\n\n" + table(["", *arms[:-1]], rows))
     return "\n\n".join(tables)
 
 
 def _pair_cell(pair: dict[str, Any] | None) -> str:
-    return "" if pair is None else f"{_signed(pair['change'])} (p = {_p(pair['p'])})"
+    return "" if pair is None else f"{signed(pair['change'])} (p = {p_value(pair['p'])})"
 
 
 def forgetting_line(results: dict[str, Any]) -> str:
@@ -160,11 +162,11 @@ def forgetting_line(results: dict[str, Any]) -> str:
     if not forgetting:
         return ""
     change = forgetting["change"]
-    before, after = _pct(forgetting[BASE]["accuracy"]), _pct(forgetting[FT]["accuracy"])
+    before, after = pct(forgetting[BASE]["accuracy"]), pct(forgetting[FT]["accuracy"])
     return (
         f"General-knowledge probe ({forgetting['questions']} questions written for this repo): "
-        f"base {before}, after the knowledge fine-tune {after}; change {_signed(change['change'])} "
-        f"(95 % CI {_signed_interval(change['ci95'])}, McNemar p = {_p(change['p'])})."
+        f"base {before}, after the knowledge fine-tune {after}; change {signed(change['change'])} "
+        f"(95 % CI {_signed_interval(change['ci95'])}, McNemar p = {p_value(change['p'])})."
     )
 
 
@@ -182,7 +184,7 @@ def costs_table(results: dict[str, Any]) -> str:
         ]
         for arm, c in costs.items()
     ]
-    return _table(["arm", "training s", "index s", "prompt tokens / question", "s / question"], rows)
+    return table(["arm", "training s", "index s", "prompt tokens / question", "s / question"], rows)
 
 
 def scoring_line(results: dict[str, Any]) -> str:
@@ -222,7 +224,7 @@ def kinds_table(results: dict[str, Any]) -> str:
         for split, m in by_split.items()
         if "by_kind" in m
     ]
-    return _table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
+    return table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
 
 
 SIGNIFICANT = 0.05
@@ -250,7 +252,7 @@ def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = No
 def _collapse_sentence(scored: dict[str, Any]) -> str:
     """Arms that gave one and the same answer to most questions: they answer the prior, not the question."""
     collapsed = [
-        f"{arm} gave {_quoted(m['top_answer'])} to {_pct(m['top_answer_share'])} of the questions"
+        f"{arm} gave {_quoted(m['top_answer'])} to {pct(m['top_answer_share'])} of the questions"
         for arm, m in scored.items()
         if m.get("top_answer_share", 0) > 0.5 and m["n"] > 1
     ]
@@ -266,22 +268,23 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
     baseline = (results.get("majority") or {}).get(split)
     versus = block.get("vs_majority")
     above_prior = versus is None or (versus["p"] < SIGNIFICANT and versus["change"] > 0)
-    prior = f"always answering '{baseline['answer']}' ({_pct(baseline['accuracy'])})" if baseline else ""
+    prior = f"always answering '{baseline['answer']}' ({pct(baseline['accuracy'])})" if baseline else ""
     if not above_prior:
         return (
             f"No arm beats the majority baseline on the `{split}` questions: the best, **{best}** at "
-            f"{_pct(block['accuracy'])}, is not significantly above {prior} (McNemar p = {_p(versus['p'])})."
+            f"{pct(block['accuracy'])}, is not significantly above {prior} "
+            f"(McNemar p = {p_value(versus['p'])})."
         )
     ties = [arm for arm in scored if arm != best and not _beats(results, split, best, arm)]
     above_prior = f", significantly above {prior}" if prior else ""
     if not ties:
         return (
-            f"Best on the `{split}` questions: **{best}** at {_pct(block['accuracy'])} accuracy"
+            f"Best on the `{split}` questions: **{best}** at {pct(block['accuracy'])} accuracy"
             f"{above_prior} and above every other arm (McNemar p < {SIGNIFICANT})."
         )
-    named = ", ".join(f"{arm} ({_pct(scored[arm]['accuracy'])})" for arm in ties)
+    named = ", ".join(f"{arm} ({pct(scored[arm]['accuracy'])})" for arm in ties)
     return (
-        f"Highest on the `{split}` questions: {best} at {_pct(block['accuracy'])}{above_prior}, but not "
+        f"Highest on the `{split}` questions: {best} at {pct(block['accuracy'])}{above_prior}, but not "
         f"significantly above {named} (McNemar p ≥ {SIGNIFICANT}): no single arm is best on these questions."
     )
 
@@ -305,20 +308,20 @@ def _fine_tune_sentence(
     if not ft:
         return ""
     how = {"lm": " (continued pre-training on the documents)", "chat": " (question -> answer turns)"}
-    sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {_pct(ft['accuracy'])} correctly"
+    sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {pct(ft['accuracy'])} correctly"
     if ft.get("top_answer_share", 0) * ft["n"] >= 2:  # an answer given more than once
-        share = _pct(ft["top_answer_share"])
+        share = pct(ft["top_answer_share"])
         sentence += f"; its most frequent answer, {_quoted(ft['top_answer'])}, is {share} of all"
     versus, prior = ft.get("vs_majority"), (results.get("majority") or {}).get(split)
     if versus and prior and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
         sentence += (
             f". That is not significantly above always answering '{prior['answer']}' "
-            f"({_pct(prior['accuracy'])}, McNemar p = {_p(versus['p'])}): what it learned is at most the "
+            f"({pct(prior['accuracy'])}, McNemar p = {p_value(versus['p'])}): what it learned is at most the "
             "answer prior, not these facts"
         )
     elif versus and prior:
         sentence += (
-            f", significantly above always answering '{prior['answer']}' ({_pct(prior['accuracy'])}): "
+            f", significantly above always answering '{prior['answer']}' ({pct(prior['accuracy'])}): "
             "it recalls some of the facts it was trained on"
         )
     sentence += "."
@@ -329,8 +332,8 @@ def _fine_tune_sentence(
         and rag["accuracy"] > ft["accuracy"]
     ):
         sentence += (
-            f" It gave the trained answer format {_pct(ft['format_ok'])} of the time; retrieval answered "
-            f"{_pct(rag['accuracy'])}. Fine-tuning taught the format; retrieval supplied the facts."
+            f" It gave the trained answer format {pct(ft['format_ok'])} of the time; retrieval answered "
+            f"{pct(rag['accuracy'])}. Fine-tuning taught the format; retrieval supplied the facts."
         )
     return sentence
 
@@ -343,6 +346,8 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({_dtypes(meta)}). "
         + closed_book_line(meta.get("closed_book_prompt"))
         + scoring_line(results),
+        "",
+        decision_line(results),
         "",
         verdict(results, method=meta.get("knowledge_method")),
         "",
@@ -357,6 +362,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     parts += ["", "## Details", "", details_table(results)]
     for title, body in (
         ("Majority baseline (the answer prior)", "\n".join(majority_lines(results))),
+        ("What each arm knows beyond the answer prior (the verdict's rule)", knowledge_table(results)),
         ("Accuracy under each rule", rules_table(results)),
         ("Accuracy by question group", groups_table(results)),
         ("Accuracy by answer kind", kinds_table(results)),
@@ -388,35 +394,12 @@ def arms_line(results: dict[str, Any]) -> str:
 
 
 def _accuracy_cell(m: dict[str, Any]) -> str:
-    return f"{_pct(m['accuracy'])} [{_pct(m['ci95'][0])}, {_pct(m['ci95'][1])}]"
+    return f"{pct(m['accuracy'])} [{pct(m['ci95'][0])}, {pct(m['ci95'][1])}]"
 
 
 def _count_cell(m: dict[str, Any]) -> str:
-    return f"{_pct(m['accuracy'])} ({m['correct']}/{m['n']})"
+    return f"{pct(m['accuracy'])} ({m['correct']}/{m['n']})"
 
 
 def _signed_interval(bounds: list[float]) -> str:
-    return f"{_signed(bounds[0])} to {_signed(bounds[1])}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table."""
-    return "\n".join([_row(header), "|" + "---|" * len(header), *(_row(row) for row in rows)])
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _pct(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{100 * value:.0f} %" if value in (0, 1) else f"{100 * value:.1f} %"
-
-
-def _signed(value: float) -> str:
-    return f"{100 * value:+.1f} pt"
-
-
-def _p(value: float) -> str:
-    return f"{value:.2g}" if value >= 1e-4 else "< 0.0001"
+    return f"{signed(bounds[0])} to {signed(bounds[1])}"

@@ -12,6 +12,7 @@ from ftvsrag.eval.extract import NUMBER
 from ftvsrag.eval.metrics import DEFAULT_METRIC, Reference, describe
 from ftvsrag.eval.records import score
 from ftvsrag.eval.statistics import accuracy_summary, mean_and_sd, mean_of, paired_difference, recall_summary
+from ftvsrag.eval.verdict import decide
 from ftvsrag.names import BASE, FT, GENERAL, NO_ADAPTER, TRAIN
 from ftvsrag.text import normalise_text
 
@@ -57,7 +58,7 @@ def summarise(
             same = [r for r in records if r["arm"] == arm and r["split"] == split]
             arms.setdefault(arm, {})[split] = arm_block(rows, same, baselines.get(split), options.first_n)
     retrieval = _retrieval(first_seed)
-    return {
+    summary = {
         "arms": arms,
         "arm_specs": {arm: options.arms[arm] for arm in arms if arm in options.arms},
         "scoring": {"metric": options.metric, "rule": describe(options.metric)},
@@ -76,6 +77,13 @@ def summarise(
         "tokens": dict(tokens or {}),
         "notes": list(notes),
     }
+    return summary | {"verdict": decide(summary, headline_split(summary))}
+
+
+def headline_split(summary: dict[str, Any]) -> str:
+    """The split the verdict is about: the training questions when they were asked."""
+    splits = sorted({split for blocks in summary["arms"].values() for split in blocks})
+    return TRAIN if TRAIN in splits or not splits else splits[0]
 
 
 def arm_block(
@@ -84,8 +92,10 @@ def arm_block(
     """One arm on one split: accuracy and every metric's mean, the answers' spread, the arm against
     the majority baseline, the first-N sample, the answer kinds apart and the spread over seeds."""
     block = accuracy_summary(rows) | {"metrics": metric_means(rows)} | answer_spread(rows)
+    block["balanced_accuracy"] = balanced_accuracy(rows)
     if baseline:
         block["vs_majority"] = _versus_constant(rows, baseline["correct_ids"])
+        block["beyond_prior"] = beyond_prior(rows, baseline)
     if first_n and len(rows) > first_n:
         block[f"first{first_n}"] = accuracy_summary(rows[:first_n])
     kinds = _by_kind(rows)
@@ -154,28 +164,40 @@ def majority_baselines(
 ) -> dict[str, dict[str, Any]]:
     """Per split, the best constant answer: of the split's gold answers, the one that, given to every
     question, scores best under the very rule the arms are scored by (aliases included). What a
-    model earns by learning the answer distribution and nothing about any one question."""
+    model earns by learning the answer distribution and nothing about any one question.
+
+    Also the best constant answer on the questions that one gets wrong (`next_answer`): what the
+    answer distribution alone earns there, against which an arm's knowledge beyond the prior is
+    measured (`beyond_prior`)."""
     baselines = {}
     for split, questions in _questions_by_split(records).items():
         if not all("gold" in q for q in questions.values()):
             continue
-        candidates = sorted({q["gold"] for q in questions.values()})
-        best, best_ids = "", set()
-        for candidate in candidates:
-            right = {
-                key for key, q in questions.items() if score(candidate, _reference(q), metric)["correct"]
-            }
-            if len(right) > len(best_ids):
-                best, best_ids = candidate, right
+        best, best_ids = _best_constant(questions, metric)
+        rest = {key: q for key, q in questions.items() if key not in best_ids}
+        next_answer, next_ids = _best_constant(rest, metric)
         n = len(questions)
         baselines[split] = {
             "answer": best,
             "n": n,
             "correct": len(best_ids),
             "accuracy": round(len(best_ids) / n, 4) if n else 0.0,
+            "next_answer": next_answer,
+            "next_correct": len(next_ids),
             "correct_ids": best_ids,
+            "next_correct_ids": next_ids,
         }
     return baselines
+
+
+def _best_constant(questions: dict[tuple, dict], metric: str) -> tuple[str, set]:
+    """The gold answer that, given to every one of `questions`, is right most often, and where."""
+    best, best_ids = "", set()
+    for candidate in sorted({q["gold"] for q in questions.values()}):
+        right = {key for key, q in questions.items() if score(candidate, _reference(q), metric)["correct"]}
+        if len(right) > len(best_ids):
+            best, best_ids = candidate, right
+    return best, best_ids
 
 
 def _reference(record: dict[str, Any]) -> Reference:
@@ -195,13 +217,44 @@ def _question_key(record: dict[str, Any]) -> tuple:
 
 
 def _public(baseline: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in baseline.items() if k != "correct_ids"}
+    return {k: v for k, v in baseline.items() if not k.endswith("correct_ids")}
 
 
 def _versus_constant(rows: Sequence[dict[str, Any]], constant_right: set) -> dict[str, Any]:
     """The arm against always giving the majority answer, on the same questions (exact McNemar)."""
     baseline = [_question_key(r) in constant_right for r in rows]
     return paired_difference(baseline, [r["correct"] for r in rows])
+
+
+def beyond_prior(rows: Sequence[dict[str, Any]], baseline: dict[str, Any]) -> dict[str, Any] | None:
+    """The arm on the questions the majority answer gets wrong, against the best constant answer
+    there (exact McNemar): knowledge of the rarer answers, which accuracy hides when one answer
+    dominates. None when the majority answer is right everywhere."""
+    missed = [r for r in rows if _question_key(r) not in baseline["correct_ids"]]
+    if not missed:
+        return None
+    constant = [_question_key(r) in baseline["next_correct_ids"] for r in missed]
+    correct = sum(bool(r["correct"]) for r in missed)
+    return {
+        "questions": len(missed),
+        "correct": correct,
+        "accuracy": round(correct / len(missed), 4),
+        "next_answer": baseline["next_answer"],
+        "next_correct": sum(constant),
+        "vs_next_answer": paired_difference(constant, [r["correct"] for r in missed]),
+    }
+
+
+def balanced_accuracy(rows: Sequence[dict[str, Any]]) -> float | None:
+    """Mean over the distinct gold answers of the accuracy on that answer's questions: every answer
+    counts alike, however many questions share it (a constant answer scores 1 / their number)."""
+    by_gold: dict[str, list[bool]] = defaultdict(list)
+    for r in rows:
+        if "gold" in r:
+            by_gold[normalise_text(r["gold"])].append(bool(r["correct"]))
+    if not by_gold:
+        return None
+    return round(sum(sum(v) / len(v) for v in by_gold.values()) / len(by_gold), 4)
 
 
 def answer_spread(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

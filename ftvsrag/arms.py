@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 from ftvsrag.configtools import field
 from ftvsrag.names import (
     BASE,
+    CLOSED_BOOK,
+    FINE_TUNE,
+    FINE_TUNE_RETRIEVAL,
     FT,
     FT_ADAPTER,
     FT_RAG,
@@ -18,6 +21,7 @@ from ftvsrag.names import (
     RAG,
     READER_ADAPTER,
     READER_RAG,
+    RETRIEVAL,
 )
 
 
@@ -65,6 +69,8 @@ class Arm:
     """Passages in the prompt (0 closed book)."""
     prompt: str
     description: str
+    role: str = CLOSED_BOOK
+    """What the arm brings (ftvsrag.names: closed book, fine-tune, retrieval, fine-tune + retrieval)."""
 
     @property
     def retrieves(self) -> bool:
@@ -76,6 +82,14 @@ class Arm:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def arm_role(knowledge_adapter: bool, retrieves: bool) -> str:
+    """An arm's role from whether its adapter was trained on the knowledge (`ft` or a knowledge
+    recipe; a reader learns to read, not the facts) and whether it retrieves."""
+    if knowledge_adapter:
+        return FINE_TUNE_RETRIEVAL if retrieves else FINE_TUNE
+    return RETRIEVAL if retrieves else CLOSED_BOOK
 
 
 def default_description(adapter: str, retriever: str, k: int) -> str:

@@ -228,8 +228,12 @@ def _terminate(signum, frame) -> None:
 
 def _print_outcome(outcome) -> int:
     from ftvsrag.eval.report import forgetting_line, results_table, verdict
+    from ftvsrag.eval.verdict_text import decision_line
 
     print()
+    if outcome.results.get("verdict"):
+        print(decision_line(outcome.results))
+        print()
     print(results_table(outcome.results))
     print()
     print(verdict(outcome.results, method=outcome.knowledge_method))

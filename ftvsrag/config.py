@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ftvsrag.arms import BUILTIN_ARMS, Arm, ArmSettings, default_description
+from ftvsrag.arms import BUILTIN_ARMS, Arm, ArmSettings, arm_role, default_description
 from ftvsrag.configtools import field, load_yaml_config
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.metrics import DEFAULT_METRIC, METRICS
@@ -224,7 +224,11 @@ class ExperimentConfig:
         k = (settings.k or self.rag.k) if retrieves else 0
         prompt = settings.prompt or ("rag" if retrieves else self.eval.closed_book_prompt)
         description = settings.description or default_description(settings.adapter, retriever, k)
-        return Arm(name, settings.adapter, retriever, k, prompt, description)
+        knowledge = settings.adapter == FT_ADAPTER or (
+            settings.adapter != NO_ADAPTER and RECIPES.get(settings.adapter).knowledge
+        )
+        role = arm_role(knowledge, retrieves)
+        return Arm(name, settings.adapter, retriever, k, prompt, description, role)
 
     def summary_options(self) -> SummaryOptions:
         """How this run's records are summarised, for the run and for `ftvsrag report` alike."""

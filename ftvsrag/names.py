@@ -12,3 +12,13 @@ NO_ADAPTER, NO_RETRIEVER = "none", "none"
 """An arm answered by the base model; an arm asked closed book."""
 FT_ADAPTER, READER_ADAPTER = "ft", "reader"
 """The knowledge fine-tune (the recipe `train.method` names) and the context reader."""
+
+CLOSED_BOOK, FINE_TUNE, RETRIEVAL, FINE_TUNE_RETRIEVAL = (
+    "closed book",
+    "fine-tune",
+    "retrieval",
+    "fine-tune + retrieval",
+)
+"""What an arm brings to the question, as the verdict weighs it: nothing beyond the model (the base
+model, or a skill such as reading, closed book), knowledge trained into the weights, retrieved
+passages (read by the base model or a reader), or both."""
