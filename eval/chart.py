@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ftvsrag.names import PARAPHRASE, TRAIN, UPDATED
+from ftvsrag.names import CLOSED_BOOK, FINE_TUNE, FINE_TUNE_RETRIEVAL, PARAPHRASE, RETRIEVAL, TRAIN, UPDATED
 
 SPLIT_COLOURS = {TRAIN: "#4C72B0", PARAPHRASE: "#DD8452", UPDATED: "#55A868"}
 
@@ -41,6 +41,57 @@ def write_accuracy_chart(results: dict[str, Any], path: Path) -> bool:
     axes.set_title("Accuracy per arm and question split (95 % Wilson intervals)")
     axes.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return True
+
+
+FRONTIER_FILE = "frontier.png"
+ROLE_COLOURS = {
+    CLOSED_BOOK: "#8C8C8C",
+    FINE_TUNE: "#C44E52",
+    RETRIEVAL: "#4C72B0",
+    FINE_TUNE_RETRIEVAL: "#8172B3",
+}
+
+
+def write_frontier_chart(results: dict[str, Any], path: Path) -> bool:
+    """Accuracy against compute, one point per arm coloured by its role: model FLOPs and seconds
+    side by side, both on log scales. False (and no file) when there is no frontier."""
+    points = (results.get("frontier") or {}).get("points") or []
+    if not points:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axes_keys = [("flops", "model compute to answer the split (FLOPs)"), ("seconds", "seconds in this run")]
+    axes_keys = [(key, label) for key, label in axes_keys if all(p[key] for p in points)]
+    if not axes_keys:
+        return False
+    figure, axes = plt.subplots(
+        1, len(axes_keys), figsize=(6.0 * len(axes_keys), 4.2), dpi=120, squeeze=False
+    )
+    for axis, (key, label) in zip(axes[0], axes_keys, strict=True):
+        for point in points:
+            accuracy = 100 * point["accuracy"]
+            error = [[accuracy - 100 * point["ci95"][0]], [100 * point["ci95"][1] - accuracy]]
+            colour = ROLE_COLOURS.get(point["role"], "#000000")
+            axis.errorbar(point[key], accuracy, yerr=error, fmt="o", capsize=3, color=colour)
+            axis.annotate(point["arm"], (point[key], accuracy), textcoords="offset points", xytext=(5, 4))
+        axis.set_xscale("log")
+        axis.set_xlabel(label)
+        axis.set_ylabel("accuracy (%, 95 % Wilson interval)")
+        axis.set_ylim(-2, 105)
+        axis.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=r) for r, c in ROLE_COLOURS.items()]
+    axes[0][-1].legend(
+        handles=handles, title="role", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small"
+    )
+    figure.suptitle(f"Cost against accuracy, `{results['frontier']['split']}` split")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

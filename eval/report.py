@@ -6,7 +6,7 @@ from typing import Any
 
 from ftvsrag.eval.markdown import p_value, pct, signed, table
 from ftvsrag.eval.metrics import METRICS
-from ftvsrag.eval.verdict_text import decision_line, knowledge_table
+from ftvsrag.eval.verdict_text import decision_line, frontier_table, knowledge_table
 from ftvsrag.names import BASE, FT, NO_RETRIEVER, RAG, SPLITS, TRAIN
 
 
@@ -370,6 +370,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         ("Paired comparisons (same questions)", comparisons_table(results)),
         ("Forgetting", forgetting_line(results)),
         ("Cost per arm", costs_table(results)),
+        ("Cost against accuracy (the frontier)", frontier_table(results)),
     ):
         if body:
             parts += ["", f"## {title}", "", body]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.eval.chart import FRONTIER_FILE, write_frontier_chart
 from ftvsrag.eval.records import rescore
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import SummaryOptions, summarise
@@ -27,8 +28,10 @@ def rescore_run(run_dir: Path, options: SummaryOptions) -> str:
         old.get("notes", ()),
         cost_seconds=old.get("compute_s"),
         tokens=old.get("tokens"),
+        parameters=old.get("model_parameters"),
     )
     meta = manifest.get("report_meta") or {"name": run_dir.name}
+    write_frontier_chart(results, run_dir / FRONTIER_FILE)
     report = render_report(results, meta)
     write_jsonl(answers, records)
     write_json(run_dir / "results.json", results)

@@ -9,6 +9,7 @@ from itertools import combinations
 from typing import Any
 
 from ftvsrag.eval.extract import NUMBER
+from ftvsrag.eval.frontier import frontier
 from ftvsrag.eval.metrics import DEFAULT_METRIC, Reference, describe
 from ftvsrag.eval.records import score
 from ftvsrag.eval.statistics import accuracy_summary, mean_and_sd, mean_of, paired_difference, recall_summary
@@ -40,12 +41,14 @@ def summarise(
     notes: Sequence[str] = (),
     cost_seconds: dict[str, float] | None = None,
     tokens: dict[str, dict[str, int]] | None = None,
+    parameters: int | None = None,
 ) -> dict[str, Any]:
     """Everything in results.json, computed from the records alone (and the stage timings).
 
     `cost_seconds` are what each training and answering stage took when it was computed (a stage
     reused from the cache takes no time in this run's `timings`); the cost table uses them.
-    `tokens` are what each stage ran through the model (kept as given, for bench/run.py's FLOPs)."""
+    `tokens` are what each stage ran through the model (kept as given, for bench/run.py's FLOPs);
+    with the model's `parameters`, they put each arm's compute on the frontier."""
     # Arms without an adapter answer the same under every seed (greedy decoding), so they are asked
     # once, under the first seed; the first seed's records are the headline numbers.
     seeds = sorted({r["seed"] for r in records})
@@ -75,9 +78,11 @@ def summarise(
         "timings_s": dict(timings or {}),
         "compute_s": dict(cost_seconds or {}),
         "tokens": dict(tokens or {}),
+        "model_parameters": parameters,
         "notes": list(notes),
     }
-    return summary | {"verdict": decide(summary, headline_split(summary))}
+    split = headline_split(summary)
+    return summary | {"verdict": decide(summary, split), "frontier": frontier(summary, split, parameters)}
 
 
 def headline_split(summary: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftvsrag.eval.chart import FRONTIER_FILE
 from ftvsrag.eval.markdown import p_equals, pct, table
 from ftvsrag.eval.verdict import BOTH, FINE_TUNE_DECISION, NEITHER, RETRIEVE, SIGNIFICANT, UNDECIDED, knows
 
@@ -165,3 +166,29 @@ def _arm(scored: dict[str, Any], arm: str) -> str:
 
 def _points(change: float | None) -> str:
     return "-" if change is None else f"{100 * abs(change):.1f} points"
+
+
+def frontier_table(results: dict[str, Any]) -> str:
+    """The frontier's points: each arm's accuracy beside what it cost to answer the split."""
+    found = results.get("frontier")
+    if not found:
+        return ""
+    rows = [
+        [
+            point["arm"],
+            point["role"],
+            f"{pct(point['accuracy'])} [{pct(point['ci95'][0])}, {pct(point['ci95'][1])}]",
+            "-" if point["flops"] is None else f"{point['flops'] / 1e12:.3g}",
+            f"{point['seconds']:.1f}",
+        ]
+        for point in found["points"]
+    ]
+    header = ["arm", "role", "accuracy", "model compute (TFLOP)", "seconds"]
+    return (
+        f"`{found['split']}` split. Model compute is training the arm's adapter plus answering this "
+        "split's questions (2 FLOPs per parameter per token run forward, 4 per token trained; the "
+        "embedding model's index build is not counted). Seconds are this run's: training, the index "
+        "build for arms that retrieve, and answering.\n\n"
+        + table(header, rows)
+        + f"\n\n![cost against accuracy]({FRONTIER_FILE})"
+    )

@@ -17,7 +17,7 @@ from ftvsrag.configtools import to_yaml
 from ftvsrag.console import LOG_FILE, run_log
 from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.chart import write_accuracy_chart
+from ftvsrag.eval.chart import FRONTIER_FILE, write_accuracy_chart, write_frontier_chart
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
@@ -46,6 +46,7 @@ from ftvsrag.train.model import (
     default_cache_dir,
     load_model,
     load_tokenizer,
+    model_parameters,
     model_sha256,
     plan_device,
     resolve_model,
@@ -98,6 +99,7 @@ def run_experiment(
             notes,
             cost_seconds=cache.ledger.compute_s,
             tokens=cache.ledger.tokens,
+            parameters=model_parameters(setup.model.model),
         )
         report = write_run(
             folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
@@ -245,6 +247,7 @@ def write_run(
     if knowledge.has_documents:
         write_jsonl(folder / PASSAGES_FILE, [asdict(p) for p in passages])
     has_chart = write_accuracy_chart(results, folder / CHART_FILE)
+    write_frontier_chart(results, folder / FRONTIER_FILE)
     meta = report_meta(run, setup, knowledge, CHART_FILE if has_chart else None)
     report = render_report(results, meta)
     write_jsonl(folder / "answers.jsonl", [r.to_json() for r in records])
