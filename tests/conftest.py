@@ -82,3 +82,23 @@ def score_text(output, gold, question="", stale=None, accepted=(), aliases=(), m
     from ftvsrag.eval.records import score
 
     return score(output, Reference(gold, question, tuple(aliases), tuple(accepted), stale), metric)
+
+
+def occupation_records(arm: str, golds: list[str], outputs: list[str]) -> list[dict]:
+    """answers.jsonl records of `arm` on the train split: question i has gold answer golds[i] (its
+    only alias) and got outputs[i], scored by the default rule."""
+    return [
+        {
+            "arm": arm,
+            "split": "train",
+            "seed": 0,
+            "id": f"q{i}",
+            "question": "What is X's occupation?",
+            "gold": gold,
+            "aliases": [gold],
+            "output": output,
+            "prompt_tokens": 1,
+            **score_text(output, gold, aliases=[gold]),
+        }
+        for i, (gold, output) in enumerate(zip(golds, outputs, strict=True))
+    ]

@@ -5,7 +5,7 @@ import pytest
 
 from ftvsrag.eval.results import SummaryOptions, balanced_accuracy, summarise
 from ftvsrag.eval.verdict_text import decision_line, knowledge_table
-from tests.conftest import score_text
+from tests.conftest import occupation_records
 
 # 100 questions: 65 share one answer, 10 another, 25 have their own.
 GOLDS = ["politician"] * 65 + ["actor"] * 10 + [f"job{i}" for i in range(25)]
@@ -22,24 +22,7 @@ SPECS = {
 
 def _records(arm: str, right: set[int], otherwise: str = "no idea") -> list[dict]:
     """`arm` right on the questions `right` (it gives the gold answer), `otherwise` elsewhere."""
-    records = []
-    for i, gold in enumerate(GOLDS):
-        output = gold if i in right else otherwise
-        records.append(
-            {
-                "arm": arm,
-                "split": "train",
-                "seed": 0,
-                "id": f"q{i}",
-                "question": "What is X's occupation?",
-                "gold": gold,
-                "aliases": [gold],
-                "output": output,
-                "prompt_tokens": 1,
-                **score_text(output, gold, aliases=[gold]),
-            }
-        )
-    return records
+    return occupation_records(arm, GOLDS, [gold if i in right else otherwise for i, gold in enumerate(GOLDS)])
 
 
 def _prior() -> list[dict]:

@@ -3,27 +3,13 @@ other arm, each by exact McNemar; and it says when a fine-tune learned the answe
 
 from ftvsrag.eval.report import verdict
 from ftvsrag.eval.results import SummaryOptions, summarise
-from tests.conftest import score_text
+from tests.conftest import occupation_records
 
 GOLDS = ["politician"] * 12 + ["actor"] * 10 + [f"job{i}" for i in range(18)]
 
 
 def _records(arm: str, outputs: list[str]) -> list[dict]:
-    return [
-        {
-            "arm": arm,
-            "split": "train",
-            "seed": 0,
-            "id": f"q{i}",
-            "question": "What is X's occupation?",
-            "gold": gold,
-            "aliases": [gold],
-            "output": output,
-            "prompt_tokens": 1,
-            **score_text(output, gold, aliases=[gold]),
-        }
-        for i, (gold, output) in enumerate(zip(GOLDS, outputs, strict=True))
-    ]
+    return occupation_records(arm, GOLDS, outputs)
 
 
 def _right(count: int) -> list[str]:
