@@ -307,7 +307,11 @@ def _fine_tune_sentence(
     ft, rag = scored.get(FT), scored.get(RAG)
     if not ft:
         return ""
-    how = {"lm": " (continued pre-training on the documents)", "chat": " (question -> answer turns)"}
+    how = {
+        "lm": " (continued pre-training on the documents)",
+        "chat": " (question -> answer turns)",
+        "lm+chat": " (continued pre-training mixed with question -> answer turns)",
+    }
     sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {pct(ft['accuracy'])} correctly"
     if ft.get("top_answer_share", 0) * ft["n"] >= 2:  # an answer given more than once
         share = pct(ft["top_answer_share"])

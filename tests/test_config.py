@@ -66,7 +66,7 @@ def _write(tmp_path, text):
         ("train:\n  method: lmm\n", "'train.method': unknown fine-tune recipe 'lmm' (did you mean 'lm'?)"),
         (
             "train:\n  method: reader\n",
-            "'train.method': unknown fine-tune recipe 'reader'; valid: auto, chat, lm",
+            "'train.method': unknown fine-tune recipe 'reader'; valid: auto, chat, lm, lm+chat",
         ),
         ("eval:\n  metric: prefx\n", "'eval.metric': unknown metric 'prefx' (did you mean 'prefix'?)"),
         ("eval:\n  metric: f1\n", "'eval.metric': 'f1' is graded, not right-or-wrong"),

@@ -242,3 +242,26 @@ def test_an_adapter_that_did_not_move_is_said_plainly(smollm2_tokenizer, tmp_pat
     }
     (note,) = unchanged_notes(adapters, [0])
     assert note.startswith("adapter ft: its training (2 steps) left every weight unchanged")
+
+
+def test_mixed_text_and_chat_rows_train_as_one_language_model_dataset(smollm2_tokenizer, tmp_path):
+    """'lm+chat': a chat row among text rows is written out in the chat template, turn markers and
+    the end-of-turn token included, and the mixed rows train a tiny model."""
+    from ftvsrag.train.lora import sft_dataset
+
+    chat_row = {"messages": cities_records(1)[0]["messages"]}
+    rows = [{"text": "City_1 has about 1967825 inhabitants."}, chat_row]
+    dataset = sft_dataset(rows, smollm2_tokenizer)
+    assert dataset.column_names == ["text"]
+    assert dataset[0]["text"] == "City_1 has about 1967825 inhabitants."
+    assert dataset[1]["text"] == smollm2_tokenizer.apply_chat_template(chat_row["messages"], tokenize=False)
+    assert dataset[1]["text"].rstrip().endswith("City_1 has about 1967825 inhabitants.<|im_end|>")
+    with pytest.raises(ValueError):
+        sft_dataset(rows)  # mixed rows need the tokenizer's template
+
+    model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
+    settings = TrainSettings(epochs=1, batch_size=2, lora=LoraSettings(r=4, alpha=8))
+    report = train_lora(
+        model, smollm2_tokenizer, rows * 2, settings, plan_device("cpu", "float32"), 0, tmp_path / "a"
+    )
+    assert report.steps == 2 and report.weights_changed

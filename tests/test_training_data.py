@@ -130,3 +130,16 @@ def test_editing_a_document_retrains_the_lm_fine_tune_and_only_then(tmp_path):
     before, after = "The X-74 lamp weighs 6551 grams.", "The X-74 lamp, made in Oslo, weighs 6551 grams."
     assert key(before, "lm") != key(after, "lm")
     assert key(before, "chat") == key(after, "chat")  # the chat fine-tune never reads the document
+
+
+def test_lm_chat_rows_are_the_text_rows_and_the_chat_turns():
+    from ftvsrag.knowledge import FACTS as KIND
+    from ftvsrag.knowledge import Knowledge
+    from ftvsrag.train.recipes import RECIPES, RecipeRequest
+
+    config = ExperimentConfig()
+    knowledge = Knowledge(KIND, FACTS, [], "10 generated cities", None)
+    request = RecipeRequest(knowledge, [], 0, config.train, config.reader, 5, 0, None, None)
+    [training] = RECIPES.get("lm+chat").trainings(request)
+    assert training.rows == knowledge_rows(FACTS, "lm", 0) + knowledge_rows(FACTS, "chat", 0)
+    assert training.settings.method == "lm+chat"

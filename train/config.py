@@ -37,7 +37,8 @@ class TrainSettings:
         "The knowledge fine-tune's recipe (arms 'ft', 'ft+rag'): 'chat': supervised question -> answer turns "
         "(the blog); 'lm': next-token training on the knowledge text alone, the passages of a document "
         "knowledge base or the fact sentences (continued pre-training, as Ovadia et al. and Soudani et "
-        "al.); 'auto': 'lm' for documents, else 'chat'. Any registered knowledge recipe.",
+        "al.); 'lm+chat': both, the turns written out in the chat template (the model keeps its chat "
+        "format); 'auto': 'lm' for documents, else 'chat'. Any registered knowledge recipe.",
     )
     paraphrases: int = field(
         0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."

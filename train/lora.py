@@ -54,18 +54,31 @@ def peft_config(lora: LoraSettings):
     )
 
 
-def sft_dataset(rows: list[dict]) -> Dataset:
+def sft_dataset(rows: list[dict], tokenizer: PreTrainedTokenizerBase | None = None) -> Dataset:
     """TRL's dataset formats: a chat row {"messages": [..., assistant]} becomes conversational
-    prompt-completion (loss on the completion only); a {"text"} row stays language modelling."""
+    prompt-completion (loss on the completion only); a {"text"} row stays language modelling.
+    Mixed rows (a recipe that adds chat turns to text) are all language modelling: each chat row
+    is written out through the tokenizer's chat template, turn markers and all, so the model
+    keeps the turn's format while it reads the text."""
     from datasets import Dataset
 
-    if all(row.get("messages") for row in rows):
+    chat = [bool(row.get("messages")) for row in rows]
+    if all(chat):
         return Dataset.from_list(
             [{"prompt": row["messages"][:-1], "completion": row["messages"][-1:]} for row in rows]
         )
-    if all("text" in row for row in rows):
-        return Dataset.from_list([{"text": row["text"]} for row in rows])
-    raise ValueError("training rows must be all chat ({'messages'}) or all text ({'text'})")
+    if all(is_chat or "text" in row for is_chat, row in zip(chat, rows, strict=True)):
+        if not any(chat):
+            return Dataset.from_list([{"text": row["text"]} for row in rows])
+        if tokenizer is not None:
+            return Dataset.from_list([{"text": _as_text(row, tokenizer)} for row in rows])
+    raise ValueError("training rows must be chat ({'messages'}) or text ({'text'}) rows")
+
+
+def _as_text(row: dict, tokenizer: PreTrainedTokenizerBase) -> str:
+    if "text" in row:
+        return row["text"]
+    return tokenizer.apply_chat_template(row["messages"], tokenize=False)
 
 
 def train_lora(
@@ -143,7 +156,7 @@ def fit(
             model=model,
             args=sft_config(settings, plan, seed, output_dir, checkpoints, team, len(rows)),
             data_collator=collator,
-            train_dataset=sft_dataset(rows),
+            train_dataset=sft_dataset(rows, tokenizer),
             processing_class=tokenizer,
             peft_config=peft_config(settings.lora),
         )

@@ -1,6 +1,7 @@
 """The knowledge fine-tunes: 'chat' trains on the question -> answer turns (the blog's job), 'lm' on
 the knowledge text alone (continued pre-training, as Ovadia et al. and Soudani et al.): a document
-knowledge base's passages, or the fact sentences. Either may add paraphrased training wordings."""
+knowledge base's passages, or the fact sentences; 'lm+chat' on both at once, so that continued
+pre-training does not cost the model its chat turn. Each may add paraphrased training wordings."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def lm(request: RecipeRequest) -> list[Training]:
     else:
         rows = knowledge_rows(request.knowledge.facts, "lm", request.train.paraphrases)
     return [Training(rows, replace(request.train, method="lm"))]
+
+
+@register_recipe(
+    "lm+chat",
+    "next-token training on the knowledge text mixed with the question -> answer turns, written out "
+    "in the chat template (the model keeps answering in its chat format)",
+    knowledge=True,
+)
+def lm_chat(request: RecipeRequest) -> list[Training]:
+    rows = lm(request)[0].rows + chat(request)[0].rows
+    return [Training(rows, replace(request.train, method="lm+chat"))]
 
 
 def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:
