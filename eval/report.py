@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftvsrag.eval.markdown import p_value, pct, signed, table
+from ftvsrag.eval.markdown import p_equals, pct, signed, table
 from ftvsrag.eval.metrics import METRICS
 from ftvsrag.eval.verdict_text import decision_line, frontier_table, knowledge_table
 from ftvsrag.names import BASE, FT, NO_RETRIEVER, RAG, SPLITS, TRAIN
@@ -154,7 +154,7 @@ def comparisons_table(results: dict[str, Any]) -> str:
 
 
 def _pair_cell(pair: dict[str, Any] | None) -> str:
-    return "" if pair is None else f"{signed(pair['change'])} (p = {p_value(pair['p'])})"
+    return "" if pair is None else f"{signed(pair['change'])} ({p_equals(pair['p'])})"
 
 
 def forgetting_line(results: dict[str, Any]) -> str:
@@ -166,7 +166,7 @@ def forgetting_line(results: dict[str, Any]) -> str:
     return (
         f"General-knowledge probe ({forgetting['questions']} questions written for this repo): "
         f"base {before}, after the knowledge fine-tune {after}; change {signed(change['change'])} "
-        f"(95 % CI {_signed_interval(change['ci95'])}, McNemar p = {p_value(change['p'])})."
+        f"(95 % CI {_signed_interval(change['ci95'])}, McNemar {p_equals(change['p'])})."
     )
 
 
@@ -273,7 +273,7 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
         return (
             f"No arm beats the majority baseline on the `{split}` questions: the best, **{best}** at "
             f"{pct(block['accuracy'])}, is not significantly above {prior} "
-            f"(McNemar p = {p_value(versus['p'])})."
+            f"(McNemar {p_equals(versus['p'])})."
         )
     ties = [arm for arm in scored if arm != best and not _beats(results, split, best, arm)]
     above_prior = f", significantly above {prior}" if prior else ""
@@ -320,7 +320,7 @@ def _fine_tune_sentence(
     if versus and prior and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
         sentence += (
             f". That is not significantly above always answering '{prior['answer']}' "
-            f"({pct(prior['accuracy'])}, McNemar p = {p_value(versus['p'])}): what it learned is at most the "
+            f"({pct(prior['accuracy'])}, McNemar {p_equals(versus['p'])}): what it learned is at most the "
             "answer prior, not these facts"
         )
     elif versus and prior:

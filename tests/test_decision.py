@@ -147,3 +147,13 @@ def test_no_knowledge_arm_means_no_verdict():
     results = _summary(_records("base", set(range(10))))
     assert results["verdict"] is None
     assert decision_line(results) == ""
+
+
+def test_a_tiny_p_value_reads_p_below_never_p_equals_below():
+    """Defect: the report wrote 'McNemar p = < 0.0001' and '(p = < 0.0001)'."""
+    from ftvsrag.eval.report import comparisons_table
+
+    results = _summary(_prior(), _records("rag", set(range(95))))
+    table = comparisons_table(results)
+    assert "+30.0 pt (p < 0.0001)" in table
+    assert "p = <" not in table
