@@ -16,6 +16,7 @@ RUN_FILES = [
     "accuracy.png",
     "answers.jsonl",
     "config.yaml",
+    "frontier.png",
     "knowledge.jsonl",
     "manifest.json",
     "report.md",
@@ -78,6 +79,11 @@ def test_every_file_of_the_run_exists_and_parses(slice_run):
     rag = next(a for a in answers if a["arm"] == "rag")
     assert rag["retrieved_texts"][0] in rag["messages"][1]["content"]
     assert (slice_run / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (slice_run / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((slice_run / "results.json").read_text())
+    assert {p["arm"] for p in results["frontier"]["points"]} == set(ARMS)
+    assert all(p["flops"] > 0 for p in results["frontier"]["points"])
+    assert results["verdict"]["decision"] == "Retrieve"  # ten cities: retrieval knows, ft does not
 
 
 @pytest.mark.slow
