@@ -137,11 +137,15 @@ def reader_notes(run: RunContext, adapters: Adapters) -> list[str]:
             f"reader: the reader was trained on {reader.num_facts} generated cities (none of this "
             "knowledge base's facts), RAFT-style"
         ]
+    share = (
+        "as many contexts without the answer as retrieval left its training questions without one"
+        if reader.without_gold == AUTO
+        else f"{100 * reader.without_gold:.0f} % of contexts without the answer"
+    )
     return [
         f"reader: cross-fitted, {reader.folds} folds: each question was answered by a reader trained "
         "only on the other folds' questions (RAFT-style, over this knowledge base's own retrieved "
-        f"passages, {100 * reader.without_gold:.0f} % of contexts without the answer and 'I don't know' "
-        "as the target)"
+        f"passages, {share} and 'I don't know' as the target)"
     ]
 
 

@@ -143,3 +143,34 @@ def test_lm_chat_rows_are_the_text_rows_and_the_chat_turns():
     [training] = RECIPES.get("lm+chat").trainings(request)
     assert training.rows == knowledge_rows(FACTS, "lm", 0) + knowledge_rows(FACTS, "chat", 0)
     assert training.settings.method == "lm+chat"
+
+
+def test_the_unanswerable_share_counts_missed_retrievals_and_questions_never_answered():
+    from ftvsrag.train.reader_rows import ReaderExample, unanswerable_share
+
+    examples = [ReaderExample(f"q{i}", [(f"gold{i}", "text")], "answer") for i in range(4)]
+    hit = [("gold0", "t"), ("x", "t")]
+    contexts = [hit, [("x", "t"), ("gold1", "t")], [("gold2", "t")], [("y", "t")]]
+    # k=1: q0 and q2 have their gold passage first; q1's is second, q3's absent. A fifth question
+    # was asked but never became an example (its answer is nowhere in the passages).
+    assert unanswerable_share(examples, contexts, k=1, asked=5) == 1 - 2 / 5
+    assert unanswerable_share(examples, contexts, k=2, asked=4) == 1 - 3 / 4
+    assert unanswerable_share([], [], k=2, asked=0) == 0.0
+
+
+def test_auto_abstains_as_often_as_retrieval_fails():
+    """Half of the questions' retrieval misses the gold fact: about half the rows answer 'I don't know'."""
+    examples = cities_reader_examples(FACTS, random.Random(0))
+
+    def retrieve(questions):
+        # The gold fact first for the first five questions, nowhere in the context for the others.
+        return [
+            [(f.id, f.document) for f in (FACTS[i : i + 1] if i < 5 else []) + FACTS[10:]]
+            + [(f"other{j}", f"City_{900 + j} has about {j} inhabitants.") for j in range(6)]
+            for i, _ in enumerate(questions)
+        ]
+
+    rows = reader_rows(examples, retrieve, 2, "auto", random.Random(0))
+    assert rows == reader_rows(examples, retrieve, 2, 0.5, random.Random(0))
+    assert any(row["messages"][-1]["content"] == DONT_KNOW for row in rows)
+    assert rows != reader_rows(examples, retrieve, 2, 0.0, random.Random(0))

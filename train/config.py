@@ -62,8 +62,11 @@ class ReaderSettings:
     num_facts: int = field(
         100, "train_on 'cities': how many generated cities (disjoint from the evaluated facts) it reads."
     )
-    without_gold: float = field(
-        0.2, "Share of reader examples whose context lacks the answer; their target is 'I don't know'."
+    without_gold: float | Literal["auto"] = field(
+        0.2,
+        "Share of reader examples whose context lacks the answer; their target is 'I don't know'. 'auto': "
+        "the share of the reader's own training questions whose top k retrieved passages lack the answer "
+        "(never stated in the knowledge base, or not retrieved), so it abstains as often as retrieval fails.",
     )
     retriever: str = field(
         "hybrid", "Retriever for the reader's training contexts, and of its arms that name none."

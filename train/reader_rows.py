@@ -16,6 +16,7 @@ from ftvsrag.rag.prompts import rag_messages
 from ftvsrag.text import normalise_text
 
 DONT_KNOW = "I don't know."
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,22 @@ def reader_rows(
     examples: list[ReaderExample],
     retrieve: Callable[[list[str]], list[list[tuple[str, str]]]],
     k: int,
-    without_gold: float,
+    without_gold: float | str,
     rng: random.Random,
+    asked: int | None = None,
 ) -> list[dict]:
     """RAFT-style rows: the blog's RAG prompt over retrieved passages, answered from the gold one.
 
     With probability `without_gold` every gold passage is taken out of the context and the target is
     "I don't know"; otherwise the context is the retriever's top k (a gold passage put in at a random
     place if retrieval missed them all; the others stay as distractors) and the target is the answer.
+    `without_gold` 'auto' is `unanswerable_share` of these contexts among the `asked` questions the
+    examples came from (default: the examples alone).
     `retrieve` must give more than k passages per question, so that k remain without the gold ones.
     """
     contexts = retrieve([example.question for example in examples])
+    if without_gold == AUTO:
+        without_gold = unanswerable_share(examples, contexts, k, asked or len(examples))
     rows = []
     for example, context in zip(examples, contexts, strict=True):
         gold_ids = {passage_id for passage_id, _ in example.gold}
@@ -67,6 +73,20 @@ def reader_rows(
             }
         )
     return rows
+
+
+def unanswerable_share(
+    examples: list[ReaderExample], contexts: list[list[tuple[str, str]]], k: int, asked: int
+) -> float:
+    """Of `asked` questions, the share whose top k passages hold no gold passage: those left without
+    an example (the knowledge base never states their answer) and those whose retrieval missed."""
+    if asked == 0:
+        return 0.0
+    found = sum(
+        bool({passage_id for passage_id, _ in example.gold} & {passage_id for passage_id, _ in context[:k]})
+        for example, context in zip(examples, contexts, strict=True)
+    )
+    return 1 - found / asked
 
 
 def cities_reader_examples(facts: list[Fact], rng: random.Random) -> list[ReaderExample]:

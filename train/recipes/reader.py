@@ -81,7 +81,7 @@ def crossfit_rows(request: RecipeRequest, facts: list[Fact]) -> list[dict]:
         return request.find(request.reader.retriever, questions, depth)
 
     rng = random.Random(request.seed)
-    return reader_rows(examples, find, request.k, request.reader.without_gold, rng)
+    return reader_rows(examples, find, request.k, request.reader.without_gold, rng, asked=len(facts))
 
 
 def reader_facts(request: RecipeRequest) -> list[Fact]:
