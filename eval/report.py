@@ -135,7 +135,25 @@ def retrieval_table(results: dict[str, Any]) -> str:
         for split in [s for s in SPLITS if s in by_split]
         for retriever, scores in by_split[split].items()
     ]
-    return table(["split", "retriever", "recall@1", "recall@5"], rows)
+    recall = table(["split", "retriever", "recall@1", "recall@5"], rows)
+    return recall + ceiling_lines(results)
+
+
+def ceiling_lines(results: dict[str, Any]) -> str:
+    """Per retrieving arm, the share of questions with an answer alias in its prompt's passages:
+    the most its reader could get right (documents with alias lists only)."""
+    found = [
+        f"- `{split}`, {arm}: {pct(block['answer_in_context'])}"
+        for arm, blocks in results["arms"].items()
+        for split, block in blocks.items()
+        if block.get("answer_in_context") is not None
+    ]
+    if not found:
+        return ""
+    return (
+        "\n\nAn answer-bearing passage in the prompt (an alias of the answer among its passages):\n\n"
+        + "\n".join(found)
+    )
 
 
 def comparisons_table(results: dict[str, Any]) -> str:

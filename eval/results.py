@@ -98,6 +98,9 @@ def arm_block(
     the majority baseline, the first-N sample, the answer kinds apart and the spread over seeds."""
     block = accuracy_summary(rows) | {"metrics": metric_means(rows)} | answer_spread(rows)
     block["balanced_accuracy"] = balanced_accuracy(rows)
+    ceiling = answer_in_context(rows)
+    if ceiling is not None:
+        block["answer_in_context"] = ceiling
     if baseline:
         block["vs_majority"] = _versus_constant(rows, baseline["correct_ids"])
         block["beyond_prior"] = beyond_prior(rows, baseline)
@@ -248,6 +251,23 @@ def beyond_prior(rows: Sequence[dict[str, Any]], baseline: dict[str, Any]) -> di
         "next_correct": sum(constant),
         "vs_next_answer": paired_difference(constant, [r["correct"] for r in missed]),
     }
+
+
+def answer_in_context(rows: Sequence[dict[str, Any]]) -> float | None:
+    """The reading ceiling: the share of questions whose prompt passages contain an alias of the
+    answer as whole words (after normalisation). None for closed-book arms and for questions
+    without aliases (the generated cities are scored by their number)."""
+    asked = [r for r in rows if r.get("retrieved_texts") and r.get("aliases")]
+    if not asked:
+        return None
+    found = sum(_holds_alias(r["retrieved_texts"], r["aliases"]) for r in asked)
+    return round(found / len(asked), 4)
+
+
+def _holds_alias(passages: Sequence[str], aliases: Sequence[str]) -> bool:
+    texts = [f" {normalise_text(passage)} " for passage in passages]
+    wordings = [f" {normalise_text(alias)} " for alias in aliases if normalise_text(alias)]
+    return any(wording in text for wording in wordings for text in texts)
 
 
 def balanced_accuracy(rows: Sequence[dict[str, Any]]) -> float | None:
