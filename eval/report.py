@@ -6,6 +6,7 @@ from typing import Any
 
 from ftvsrag.eval.markdown import p_equals, pct, signed, table
 from ftvsrag.eval.metrics import METRICS
+from ftvsrag.eval.verdict import SIGNIFICANT, beats, significantly_up
 from ftvsrag.eval.verdict_text import decision_line, frontier_table, knowledge_table
 from ftvsrag.names import BASE, FT, NO_RETRIEVER, RAG, SPLITS, TRAIN
 
@@ -245,10 +246,6 @@ def kinds_table(results: dict[str, Any]) -> str:
     return table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
 
 
-SIGNIFICANT = 0.05
-"""McNemar p below which the verdict calls a difference real."""
-
-
 def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = None) -> str:
     """Sentences from the measured numbers: which arm answered best, whether that beats always giving
     the most common answer and the other arms beyond chance, and what the knowledge fine-tune learned."""
@@ -285,7 +282,7 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
     block = scored[best]
     baseline = (results.get("majority") or {}).get(split)
     versus = block.get("vs_majority")
-    above_prior = versus is None or (versus["p"] < SIGNIFICANT and versus["change"] > 0)
+    above_prior = versus is None or significantly_up(versus)
     prior = f"always answering '{baseline['answer']}' ({pct(baseline['accuracy'])})" if baseline else ""
     if not above_prior:
         return (
@@ -293,7 +290,7 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
             f"{pct(block['accuracy'])}, is not significantly above {prior} "
             f"(McNemar {p_equals(versus['p'])})."
         )
-    ties = [arm for arm in scored if arm != best and not _beats(results, split, best, arm)]
+    ties = [arm for arm in scored if arm != best and not beats(results, split, best, arm)]
     above_prior = f", significantly above {prior}" if prior else ""
     if not ties:
         return (
@@ -305,17 +302,6 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
         f"Highest on the `{split}` questions: {best} at {pct(block['accuracy'])}{above_prior}, but not "
         f"significantly above {named} (McNemar p ≥ {SIGNIFICANT}): no single arm is best on these questions."
     )
-
-
-def _beats(results: dict[str, Any], split: str, winner: str, other: str) -> bool:
-    pairs = (results.get("mcnemar") or {}).get(split) or {}
-    if f"{winner} vs {other}" in pairs:
-        pair, sign = pairs[f"{winner} vs {other}"], 1
-    elif f"{other} vs {winner}" in pairs:
-        pair, sign = pairs[f"{other} vs {winner}"], -1
-    else:
-        return False
-    return pair["p"] < SIGNIFICANT and sign * pair["change"] > 0
 
 
 def _fine_tune_sentence(
@@ -335,7 +321,7 @@ def _fine_tune_sentence(
         share = pct(ft["top_answer_share"])
         sentence += f"; its most frequent answer, {_quoted(ft['top_answer'])}, is {share} of all"
     versus, prior = ft.get("vs_majority"), (results.get("majority") or {}).get(split)
-    if versus and prior and not (versus["p"] < SIGNIFICANT and versus["change"] > 0):
+    if versus and prior and not significantly_up(versus):
         sentence += (
             f". That is not significantly above always answering '{prior['answer']}' "
             f"({pct(prior['accuracy'])}, McNemar {p_equals(versus['p'])}): what it learned is at most the "

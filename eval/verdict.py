@@ -75,8 +75,8 @@ def knows(block: dict[str, Any]) -> bool:
     versus, beyond = block.get("vs_majority"), block.get("beyond_prior")
     if versus is None:
         return True
-    above = versus["p"] < SIGNIFICANT and versus["change"] > 0
-    rare = beyond is not None and _significantly_up(beyond["vs_next_answer"])
+    above = significantly_up(versus)
+    rare = beyond is not None and significantly_up(beyond["vs_next_answer"])
     return above or rare
 
 
@@ -149,13 +149,17 @@ def _pair(results: dict[str, Any], split: str, first: str, second: str) -> dict[
 
 
 def _above(results: dict[str, Any], split: str, winner: str, other: str | None) -> bool:
-    if other is None:
-        return True
+    return other is None or beats(results, split, winner, other)
+
+
+def beats(results: dict[str, Any], split: str, winner: str, other: str) -> bool:
+    """`winner` significantly above `other` on `split` (False when the pair was not tested)."""
     pair = _pair(results, split, winner, other)
-    return pair is not None and _significantly_up(pair)
+    return pair is not None and significantly_up(pair)
 
 
-def _significantly_up(pair: dict[str, Any]) -> bool:
+def significantly_up(pair: dict[str, Any]) -> bool:
+    """A paired difference real (McNemar p < SIGNIFICANT) and in favour of the second arm."""
     return pair["p"] < SIGNIFICANT and pair["change"] > 0
 
 

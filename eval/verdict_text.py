@@ -7,7 +7,16 @@ from typing import Any
 
 from ftvsrag.eval.chart import FRONTIER_FILE
 from ftvsrag.eval.markdown import p_equals, pct, table
-from ftvsrag.eval.verdict import BOTH, FINE_TUNE_DECISION, NEITHER, RETRIEVE, SIGNIFICANT, UNDECIDED, knows
+from ftvsrag.eval.verdict import (
+    BOTH,
+    FINE_TUNE_DECISION,
+    NEITHER,
+    RETRIEVE,
+    SIGNIFICANT,
+    UNDECIDED,
+    knows,
+    significantly_up,
+)
 
 RULE = (
     f"An arm *knows* beyond the answer prior when it is significantly (exact McNemar, p < {SIGNIFICANT}) "
@@ -102,7 +111,7 @@ def _rare_sentence(scored: dict[str, Any], verdict: dict[str, Any], prior: dict[
     for arm in (a for a in deciding if a):
         block = scored[arm]
         beyond, versus = block.get("beyond_prior"), block.get("vs_majority")
-        if not (beyond and versus and prior and knows(block)) or _up(versus):
+        if not (beyond and versus and prior and knows(block)) or significantly_up(versus):
             continue
         return (
             f" Its accuracy is not above always answering '{prior['answer']}' "
@@ -111,10 +120,6 @@ def _rare_sentence(scored: dict[str, Any], verdict: dict[str, Any], prior: dict[
             f"'{beyond['next_answer']}': {beyond['next_correct']}): knowledge beyond the prior."
         )
     return ""
-
-
-def _up(pair: dict[str, Any]) -> bool:
-    return pair["p"] < SIGNIFICANT and pair["change"] > 0
 
 
 def knowledge_table(results: dict[str, Any]) -> str:
