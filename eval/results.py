@@ -15,7 +15,7 @@ from ftvsrag.eval.records import score
 from ftvsrag.eval.statistics import accuracy_summary, mean_and_sd, mean_of, paired_difference, recall_summary
 from ftvsrag.eval.verdict import decide
 from ftvsrag.names import BASE, FT, GENERAL, NO_ADAPTER, TRAIN
-from ftvsrag.text import normalise_text
+from ftvsrag.text import normalise_text, padded_words
 
 RECALL_KS = (1, 5)
 
@@ -265,8 +265,9 @@ def answer_in_context(rows: Sequence[dict[str, Any]]) -> float | None:
 
 
 def _holds_alias(passages: Sequence[str], aliases: Sequence[str]) -> bool:
-    texts = [f" {normalise_text(passage)} " for passage in passages]
-    wordings = [f" {normalise_text(alias)} " for alias in aliases if normalise_text(alias)]
+    """The reader's own test of a passage stating the answer (train/reader_rows.py)."""
+    texts = [padded_words(passage) for passage in passages]
+    wordings = [padded_words(alias) for alias in aliases if normalise_text(alias)]
     return any(wording in text for wording in wordings for text in texts)
 
 

@@ -40,3 +40,9 @@ def first_number(text: str, ignore: set[int] | list[int] | tuple[int, ...] = ())
 def normalise_text(text: str) -> str:
     """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
     return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split())
+
+
+def padded_words(text: str) -> str:
+    """`normalise_text` with a space at each end: a phrase padded alike is found in it only as
+    whole words ('judo' is not in ' judoka ')."""
+    return f" {normalise_text(text)} "

@@ -13,7 +13,7 @@ from ftvsrag.knowledge.facts import Fact
 from ftvsrag.knowledge.questions import TRAIN_PARAPHRASES
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.prompts import rag_messages
-from ftvsrag.text import normalise_text
+from ftvsrag.text import padded_words
 
 DONT_KNOW = "I don't know."
 AUTO = "auto"
@@ -112,10 +112,10 @@ def document_reader_examples(facts: list[Fact], passages: list[Passage]) -> list
     by_document: dict[str, list] = {}
     for passage in passages:
         by_document.setdefault(passage.document_id, []).append(passage)
-    normalised = {p.id: f" {normalise_text(p.text)} " for p in passages}
+    normalised = {p.id: padded_words(p.text) for p in passages}
     examples = []
     for fact in facts:
-        wordings = [f" {normalise_text(alias)} " for alias in fact.aliases or (fact.answer,)]
+        wordings = [padded_words(alias) for alias in fact.aliases or (fact.answer,)]
         own = [p for d in fact.document_ids or (fact.id,) for p in by_document.get(d, [])]
         gold = [p for p in own or passages if any(w in normalised[p.id] for w in wordings)]
         if gold:
@@ -135,7 +135,7 @@ def sentences(text: str) -> list[str]:
 
 
 def _states(sentence: str, wordings: list[str]) -> bool:
-    padded = f" {normalise_text(sentence)} "
+    padded = padded_words(sentence)
     return any(wording in padded for wording in wordings)
 
 
