@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftvsrag.eval.verdict import arm_role
-from ftvsrag.eval.work import stage_flops
+from ftvsrag.eval.work import arm_flops
 from ftvsrag.names import NO_ADAPTER
 
 
@@ -46,6 +46,4 @@ def _flops(
 ) -> float | None:
     if not parameters or f"answer:{arm}" not in tokens:
         return None
-    adapter = spec.get("adapter", NO_ADAPTER)
-    training = stage_flops(tokens.get(f"train:{adapter}", {}), parameters) if adapter != NO_ADAPTER else 0.0
-    return training + share * stage_flops(tokens[f"answer:{arm}"], parameters)
+    return arm_flops(tokens, spec.get("adapter", NO_ADAPTER), arm, parameters, share)

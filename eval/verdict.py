@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftvsrag.eval.work import run_flops
+from ftvsrag.eval.work import arm_flops
 from ftvsrag.names import (
     BASE,
     CLOSED_BOOK,
@@ -32,6 +32,7 @@ from ftvsrag.names import (
     RAG,
     READER_RAG,
     RETRIEVAL,
+    role_of,
 )
 
 SIGNIFICANT = 0.05
@@ -63,10 +64,8 @@ def arm_role(arm: str, spec: dict[str, Any]) -> str:
         return spec["role"]
     if not spec:
         return BUILTIN_ROLES.get(arm, CLOSED_BOOK)
-    retrieves = spec.get("retriever", NO_RETRIEVER) != NO_RETRIEVER
-    if spec.get("adapter", NO_ADAPTER) == FT_ADAPTER:
-        return FINE_TUNE_RETRIEVAL if retrieves else FINE_TUNE
-    return RETRIEVAL if retrieves else CLOSED_BOOK
+    knowledge = spec.get("adapter", NO_ADAPTER) == FT_ADAPTER
+    return role_of(knowledge, spec.get("retriever", NO_RETRIEVER) != NO_RETRIEVER)
 
 
 def knows(block: dict[str, Any]) -> bool:
@@ -172,12 +171,8 @@ def _compute_ratio(
     tokens = results.get("tokens") or {}
     if not (retrieval and fine_tune and tokens):
         return None
-    flops = run_flops(tokens, 1)
-    costs = [_arm_flops(flops, specs.get(arm) or {}, arm) for arm in (retrieval, fine_tune)]
+    costs = [
+        arm_flops(tokens, (specs.get(arm) or {}).get("adapter", NO_ADAPTER), arm, 1)
+        for arm in (retrieval, fine_tune)
+    ]
     return round(costs[0] / costs[1], 4) if costs[1] > 0 else None
-
-
-def _arm_flops(flops: dict[str, float], spec: dict[str, Any], arm: str) -> float:
-    adapter = spec.get("adapter", NO_ADAPTER)
-    training = flops.get(f"train:{adapter}", 0.0) if adapter != NO_ADAPTER else 0.0
-    return training + flops.get(f"answer:{arm}", 0.0)

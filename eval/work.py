@@ -5,6 +5,8 @@ weights get no gradient of their own)."""
 
 from __future__ import annotations
 
+from ftvsrag.names import NO_ADAPTER
+
 INFERENCE_FLOPS_PER_PARAMETER = 2
 LORA_TRAINING_FLOPS_PER_PARAMETER = 4
 
@@ -17,6 +19,15 @@ def stage_flops(counts: dict[str, int], parameters: int) -> float:
     return float(
         parameters * (LORA_TRAINING_FLOPS_PER_PARAMETER * trained + INFERENCE_FLOPS_PER_PARAMETER * forward)
     )
+
+
+def arm_flops(
+    tokens: dict[str, dict[str, int]], adapter: str, arm: str, parameters: int, share: float = 1.0
+) -> float:
+    """An arm's FLOPs: training its adapter (none for the base model) and `share` of its answering
+    stage (the share of its questions a split holds)."""
+    training = stage_flops(tokens.get(f"train:{adapter}", {}), parameters) if adapter != NO_ADAPTER else 0.0
+    return training + share * stage_flops(tokens.get(f"answer:{arm}", {}), parameters)
 
 
 def run_flops(tokens: dict[str, dict[str, int]], parameters: int) -> dict[str, float]:

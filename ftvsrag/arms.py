@@ -11,8 +11,6 @@ from ftvsrag.configtools import field
 from ftvsrag.names import (
     BASE,
     CLOSED_BOOK,
-    FINE_TUNE,
-    FINE_TUNE_RETRIEVAL,
     FT,
     FT_ADAPTER,
     FT_RAG,
@@ -21,7 +19,6 @@ from ftvsrag.names import (
     RAG,
     READER_ADAPTER,
     READER_RAG,
-    RETRIEVAL,
 )
 
 
@@ -82,14 +79,6 @@ class Arm:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def arm_role(knowledge_adapter: bool, retrieves: bool) -> str:
-    """An arm's role from whether its adapter was trained on the knowledge (`ft` or a knowledge
-    recipe; a reader learns to read, not the facts) and whether it retrieves."""
-    if knowledge_adapter:
-        return FINE_TUNE_RETRIEVAL if retrieves else FINE_TUNE
-    return RETRIEVAL if retrieves else CLOSED_BOOK
 
 
 def default_description(adapter: str, retriever: str, k: int) -> str:

@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ftvsrag.arms import BUILTIN_ARMS, Arm, ArmSettings, arm_role, default_description
+from ftvsrag.arms import BUILTIN_ARMS, Arm, ArmSettings, default_description
 from ftvsrag.configtools import field, load_yaml_config
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.metrics import DEFAULT_METRIC, METRICS
 from ftvsrag.eval.results import SummaryOptions
 from ftvsrag.knowledge.config import DataSettings
 from ftvsrag.knowledge.sources import AUTO, SOURCES
-from ftvsrag.names import BASE, FT, FT_ADAPTER, NO_ADAPTER, NO_RETRIEVER, READER_ADAPTER, SPLITS
+from ftvsrag.names import BASE, FT, FT_ADAPTER, NO_ADAPTER, NO_RETRIEVER, READER_ADAPTER, SPLITS, role_of
 from ftvsrag.rag.config import RagSettings
 from ftvsrag.rag.prompts import PROMPTS
 from ftvsrag.rag.retrievers import RETRIEVERS
@@ -227,7 +227,7 @@ class ExperimentConfig:
         knowledge = settings.adapter == FT_ADAPTER or (
             settings.adapter != NO_ADAPTER and RECIPES.get(settings.adapter).knowledge
         )
-        role = arm_role(knowledge, retrieves)
+        role = role_of(knowledge, retrieves)
         return Arm(name, settings.adapter, retriever, k, prompt, description, role)
 
     def summary_options(self) -> SummaryOptions:

@@ -22,3 +22,11 @@ CLOSED_BOOK, FINE_TUNE, RETRIEVAL, FINE_TUNE_RETRIEVAL = (
 """What an arm brings to the question, as the verdict weighs it: nothing beyond the model (the base
 model, or a skill such as reading, closed book), knowledge trained into the weights, retrieved
 passages (read by the base model or a reader), or both."""
+
+
+def role_of(knowledge_adapter: bool, retrieves: bool) -> str:
+    """An arm's role from whether its adapter was trained on the knowledge (`ft` or a knowledge
+    recipe; a reader learns to read, not the facts) and whether it retrieves."""
+    if knowledge_adapter:
+        return FINE_TUNE_RETRIEVAL if retrieves else FINE_TUNE
+    return RETRIEVAL if retrieves else CLOSED_BOOK
