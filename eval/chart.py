@@ -16,10 +16,7 @@ def write_accuracy_chart(results: dict[str, Any], path: Path) -> bool:
     splits = [s for s in SPLIT_COLOURS if any(s in results["arms"][arm] for arm in arms)]
     if not arms or not splits:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and in CI
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     width = 0.8 / len(splits)
     figure, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(arms)), 4.0), dpi=120)
@@ -41,10 +38,7 @@ def write_accuracy_chart(results: dict[str, Any], path: Path) -> bool:
     axes.set_title("Accuracy per arm and question split (95 % Wilson intervals)")
     axes.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     axes.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    _save(plt, figure, path)
     return True
 
 
@@ -63,10 +57,7 @@ def write_frontier_chart(results: dict[str, Any], path: Path) -> bool:
     points = (results.get("frontier") or {}).get("points") or []
     if not points:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     axes_keys = [("flops", "model compute to answer the split (FLOPs)"), ("seconds", "seconds in this run")]
     axes_keys = [(key, label) for key, label in axes_keys if all(p[key] for p in points)]
@@ -92,8 +83,21 @@ def write_frontier_chart(results: dict[str, Any], path: Path) -> bool:
         handles=handles, title="role", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small"
     )
     figure.suptitle(f"Cost against accuracy, `{results['frontier']['split']}` split")
+    _save(plt, figure, path)
+    return True
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers and in CI
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt, figure, path: Path) -> None:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
-    return True
