@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from ftvsrag.context import RunContext, Setup
 from ftvsrag.files import sha256_file
+from ftvsrag.generation.qa import QAWriter
 from ftvsrag.indexing import finder, scratch_finder
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.sources import AUTO
@@ -50,13 +51,14 @@ def train_adapters(
     passages: list[Passage],
     collection,
     cache: StageCache,
+    writer: QAWriter,
 ) -> Adapters:
     """Every adapter the arms need, for each seed, each training its recipe makes."""
     adapters: Adapters = {}
     for label in run.adapters:
         recipe = RECIPES.get(recipe_of(label, run.config.train, knowledge))
         for seed in run.config.seeds:
-            request = recipe_request(run, setup, knowledge, passages, collection, seed)
+            request = recipe_request(run, setup, knowledge, passages, collection, seed, writer)
             for training in recipe.trainings(request):
                 inputs = adapter_inputs(recipe.family, setup, training, seed)
                 adapters[AdapterKey(label, seed, training.fold)] = train_adapter(
@@ -76,7 +78,13 @@ def recipe_of(label: str, train: TrainSettings, knowledge: Knowledge) -> str:
 
 
 def recipe_request(
-    run: RunContext, setup: Setup, knowledge: Knowledge, passages: list[Passage], collection, seed: int
+    run: RunContext,
+    setup: Setup,
+    knowledge: Knowledge,
+    passages: list[Passage],
+    collection,
+    seed: int,
+    writer: QAWriter,
 ) -> RecipeRequest:
     config = run.config
     return RecipeRequest(
@@ -89,6 +97,7 @@ def recipe_request(
         config.data.seed,
         finder(collection, setup.embedder),
         scratch_finder(f"{config.rag.collection}-reader-train", setup.embedder),
+        writer.generated,
     )
 
 

@@ -20,7 +20,7 @@ from ftvsrag.names import BASE, FT, FT_ADAPTER, NO_ADAPTER, NO_RETRIEVER, READER
 from ftvsrag.rag.config import RagSettings
 from ftvsrag.rag.prompts import PROMPTS
 from ftvsrag.rag.retrievers import RETRIEVERS
-from ftvsrag.train.config import ReaderSettings, TrainSettings
+from ftvsrag.train.config import GeneratorSettings, ReaderSettings, TrainSettings
 from ftvsrag.train.recipes import RECIPES, knowledge_recipes
 
 CHROMA_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
@@ -105,6 +105,9 @@ class ExperimentConfig:
     train: TrainSettings = field(TrainSettings(), "The knowledge fine-tune (arms ft and ft+rag).")
     rag: RagSettings = field(RagSettings(), "Retrieval.")
     reader: ReaderSettings = field(ReaderSettings(), "The context-reading fine-tune of the reader+rag arm.")
+    generator: GeneratorSettings = field(
+        GeneratorSettings(), "The model that writes question-answer pairs (the 'qa-gen' recipe)."
+    )
     arms: dict[str, ArmSettings] = field(
         {},
         "Arms of your own, by name, beside the built-in ones: {adapter, retriever, k, prompt}, e.g. "
@@ -155,6 +158,8 @@ class ExperimentConfig:
             ("rag.chunk_tokens", self.rag.chunk_tokens),
             ("eval.group_buckets", self.eval.group_buckets),
             ("process_timeout_s", self.process_timeout_s),
+            ("generator.pairs_per_passage", self.generator.pairs_per_passage),
+            ("generator.tokens_per_pair", self.generator.tokens_per_pair),
             *((f"arms.{name}.k", arm.k) for name, arm in self.arms.items() if arm.k is not None),
         ):
             if value <= 0:

@@ -25,6 +25,7 @@ from ftvsrag.files import sha256_file, sweep_stale_staging, write_json, write_js
 from ftvsrag.generation.answering import AnswerRuntime
 from ftvsrag.generation.generate import batch_limits
 from ftvsrag.generation.models import AnsweringModels
+from ftvsrag.generation.qa import GENERATED_QA_FILE, QAWriter, generated_note
 from ftvsrag.indexing import knowledge_index
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.probe import general_questions
@@ -83,15 +84,17 @@ def run_experiment(
         with cache.ledger.timed("chunk"):
             passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
         upserts = bool(questions.changed)
+        writer = qa_writer(run, setup, passages, cache)
         with knowledge_index(run, setup, passages, cache, folder, upserts) as (collection, index):
-            adapters = train_adapters(run, setup, knowledge, passages, collection, cache)
+            adapters = train_adapters(run, setup, knowledge, passages, collection, cache, writer)
             asker = make_asker(run, setup, cache, adapters, passages)
             records = answer_splits(run, setup, questions, collection, asker, cache.ledger)
             records += answer_probe(run, knowledge, asker)
             release_chroma()
         copy_adapters(adapters, folder / "adapters", config.seeds)
         warnings = unchanged_notes(adapters, config.seeds)
-        notes = questions.notes + reader_notes(run, adapters) + warnings + reuse_notes(cache)
+        notes = questions.notes + reader_notes(run, adapters) + generated_notes(writer) + warnings
+        notes += reuse_notes(cache)
         results = summarise(
             [r.to_json() for r in records],
             run.summary,
@@ -101,6 +104,7 @@ def run_experiment(
             tokens=cache.ledger.tokens,
             parameters=model_parameters(setup.model.model),
         )
+        write_generated(folder, writer, results)
         report = write_run(
             folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
         )
@@ -153,7 +157,7 @@ def prepare(run: RunContext, convert: bool = True) -> Setup:
     if config.rag.server and run.needs_embedder:  # first: a dead server is said before minutes of loading
         headers = sent_headers(config.rag.server_headers)
         server = connect(config.rag.server, headers, config.rag.server_timeout_s)
-    cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
+    cache_dir = model_cache_dir(config)
     model_ref = resolve_model(config.model, cache_dir, convert)
     plan = plan_device(config.device, config.dtype)
     model_id = (
@@ -164,6 +168,28 @@ def prepare(run: RunContext, convert: bool = True) -> Setup:
     runtime = ModelRuntime(model_ref, plan, load_tokenizer(model_ref), model_id, run.team)
     embedder = Embedder(config.rag.embedding_model, plan.device, run.team) if run.needs_embedder else None
     return Setup(runtime, batch_limits(plan.device, config.eval.batch_size), embedder, server)
+
+
+def model_cache_dir(config: ExperimentConfig) -> Path:
+    return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
+
+
+def qa_writer(run: RunContext, setup: Setup, passages: list[Passage], cache: StageCache) -> QAWriter:
+    """The generator of the `qa-gen` recipe's pairs: nothing is loaded unless a recipe asks."""
+    config = run.config
+    return QAWriter(config.generator, setup.model, passages, cache, model_cache_dir(config), setup.limits)
+
+
+def generated_notes(writer: QAWriter) -> list[str]:
+    return [] if writer.pairs is None else [generated_note(writer.summary())]
+
+
+def write_generated(folder: Path, writer: QAWriter, results: dict) -> None:
+    """Every generated pair, kept or dropped and why, beside what the report says of them."""
+    if writer.pairs is None:
+        return
+    results["generated_qa"] = writer.summary()
+    write_jsonl(folder / GENERATED_QA_FILE, [asdict(pair) for pair in writer.pairs])
 
 
 def make_asker(

@@ -27,10 +27,11 @@ from ftvsrag.pipeline import (
     knowledge_passages,
     make_asker,
     prepare,
+    qa_writer,
 )
 from ftvsrag.rag.store import release_chroma
 from ftvsrag.run_folder import is_run_folder
-from ftvsrag.stages import ANSWERS, INDEX, TRAIN, Done, Stage, StageCache
+from ftvsrag.stages import ANSWERS, GENERATE, INDEX, TRAIN, Done, Stage, StageCache
 from ftvsrag.train.lora import TrainingReport
 from ftvsrag.train.model import is_converted, model_parameters
 
@@ -77,7 +78,7 @@ class PlanningCache(StageCache):
             return Done(stage.compute(inputs, runtime, out, out / "checkpoints"), out, False, 0.0)
         if stage.family == TRAIN:
             return Done(self._planned_training(label, detail, inputs, runtime, out), out, False, 0.0)
-        if stage.family == ANSWERS:
+        if stage.family in (ANSWERS, GENERATE):
             return Done(self._planned_answers(label, detail, inputs, runtime), out, False, 0.0)
         raise ValueError(f"no plan for stage family {stage.family!r}")
 
@@ -161,7 +162,8 @@ def walk_stages(
     folder = planner.scratch / "run"
     folder.mkdir()
     with knowledge_index(run, setup, passages, planner, folder, bool(questions.changed)) as (collection, _):
-        adapters = train_adapters(run, setup, knowledge, passages, collection, planner)
+        writer = qa_writer(run, setup, passages, planner)
+        adapters = train_adapters(run, setup, knowledge, passages, collection, planner, writer)
         asker = make_asker(run, setup, planner, adapters, passages)
         answer_splits(run, setup, questions, collection, asker, planner.ledger)
         answer_probe(run, knowledge, asker)

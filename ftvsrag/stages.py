@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir, write_json
 
-INDEX, TRAIN, ANSWERS = "index", "train", "answers"
+INDEX, TRAIN, ANSWERS, GENERATE = "index", "train", "answers", "generate"
 """Stage families: what `--force` names, and the prefix of each cache folder."""
 CACHE_FORMAT = 3
 """Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs)."""
@@ -38,7 +38,7 @@ def stage_key(*parts: Any) -> str:
 
 def forceable(adapters: list[str]) -> list[str]:
     """What `--force` takes: every stage, a family, or one adapter's training ('train:ft')."""
-    return ["all", INDEX, TRAIN, *(f"{TRAIN}:{adapter}" for adapter in adapters), ANSWERS]
+    return ["all", INDEX, GENERATE, TRAIN, *(f"{TRAIN}:{adapter}" for adapter in adapters), ANSWERS]
 
 
 def check_forceable(names: list[str], adapters: list[str]) -> frozenset[str]:

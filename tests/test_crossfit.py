@@ -133,7 +133,10 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
         embedder=embedder,
     )
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
-    adapters = train_adapters(RunContext.of(config), setup, knowledge, passages, collection, cache=None)
+    no_generator = SimpleNamespace(generated=None)
+    adapters = train_adapters(
+        RunContext.of(config), setup, knowledge, passages, collection, cache=None, writer=no_generator
+    )
     release_chroma()
     assert sorted(key.fold for key in adapters) == [0, 1, 2]
     assert set().union(*trained_on.values()) == {f.question for f in facts}

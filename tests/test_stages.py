@@ -73,6 +73,6 @@ def test_force_names_a_stage_or_its_family(tmp_path):
     assert not StageCache(tmp_path, check_forceable(["train:ft"], adapters)).forced("train:reader")
     assert StageCache(tmp_path, check_forceable(["train:lm"], adapters)).forced("train:lm")
     with pytest.raises(
-        UserInputError, match="--force tran: not a stage; stages are all, index, train, train:ft"
+        UserInputError, match="--force tran: not a stage; stages are all, index, generate, train, train:ft"
     ):
         check_forceable(["tran"], adapters)

@@ -38,7 +38,9 @@ class TrainSettings:
         "(the blog); 'lm': next-token training on the knowledge text alone, the passages of a document "
         "knowledge base or the fact sentences (continued pre-training, as Ovadia et al. and Soudani et "
         "al.); 'lm+chat': both, the turns written out in the chat template (the model keeps its chat "
-        "format); 'auto': 'lm' for documents, else 'chat'. Any registered knowledge recipe.",
+        "format); 'qa-gen': the passages plus question -> answer pairs a generator wrote from them (see "
+        "generator:), never the evaluated questions; 'auto': 'lm' for documents, else 'chat'. Any "
+        "registered knowledge recipe.",
     )
     paraphrases: int = field(
         0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."
@@ -49,6 +51,19 @@ class TrainSettings:
         "run once (bench/run.py measures it against 'trl'); 'trl': SFTTrainer's own fused-head loss.",
     )
     lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")
+
+
+@dataclass
+class GeneratorSettings:
+    model: str = field(
+        "",
+        "The model that writes the 'qa-gen' recipe's question-answer pairs: empty = the run's own model; "
+        "'smollm2-135m-instruct', a Hugging Face id, a folder or a .gguf file.",
+    )
+    pairs_per_passage: int = field(3, "Question-answer pairs asked of the generator for every passage.")
+    tokens_per_pair: int = field(
+        40, "Generated tokens allowed per pair asked (the reply is cut at pairs_per_passage x this)."
+    )
 
 
 @dataclass

@@ -18,6 +18,7 @@ from ftvsrag.knowledge import Knowledge
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.registry import Registry
 from ftvsrag.train.config import ReaderSettings, TrainSettings
+from ftvsrag.train.generated_qa import GeneratedPair
 
 Hits = list[list[tuple[str, str]]]
 """Per question, the (passage id, text) a retriever found, best first."""
@@ -40,6 +41,9 @@ class RecipeRequest:
     """(retriever, questions, depth) -> passages from the knowledge base's own index."""
     find_in: Callable[[str, list[tuple[str, str]], list[str], int], Hits]
     """(retriever, (id, text) corpus, questions, depth) -> passages from an index of that corpus alone."""
+    generated_qa: Callable[[], list[GeneratedPair]]
+    """The generator's question-answer pairs about the passages, each kept or dropped by the checks
+    (generated on first call, through its cached stage)."""
 
 
 @dataclass(frozen=True)

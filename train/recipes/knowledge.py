@@ -1,7 +1,9 @@
 """The knowledge fine-tunes: 'chat' trains on the question -> answer turns (the blog's job), 'lm' on
 the knowledge text alone (continued pre-training, as Ovadia et al. and Soudani et al.): a document
 knowledge base's passages, or the fact sentences; 'lm+chat' on both at once, so that continued
-pre-training does not cost the model its chat turn. Each may add paraphrased training wordings."""
+pre-training does not cost the model its chat turn; 'qa-gen' on the knowledge text and the
+question -> answer pairs a generator wrote from it (Soudani et al.'s synthetic QA), never on the
+evaluated questions. Each of the first three may add paraphrased training wordings."""
 
 from __future__ import annotations
 
@@ -51,6 +53,20 @@ def lm(request: RecipeRequest) -> list[Training]:
 def lm_chat(request: RecipeRequest) -> list[Training]:
     rows = lm(request)[0].rows + chat(request)[0].rows
     return [Training(rows, replace(request.train, method="lm+chat"))]
+
+
+@register_recipe(
+    "qa-gen",
+    "next-token training on the knowledge text plus question -> answer pairs a generator model wrote "
+    "from every passage (generator:), kept when the checks pass; never the evaluated questions",
+    knowledge=True,
+)
+def qa_gen(request: RecipeRequest) -> list[Training]:
+    kept = [pair for pair in request.generated_qa() if pair.kept]
+    system = request.knowledge.facts[0].system if request.knowledge.facts else ""
+    turns = [{"messages": Fact("", system, pair.question, pair.answer).messages()} for pair in kept]
+    rows = lm(request)[0].rows + turns
+    return [Training(rows, replace(request.train, method="qa-gen"))]
 
 
 def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:

@@ -1,0 +1,110 @@
+"""The qa-gen recipe's pairs: read out of a generator's reply and checked, on replies written the
+way the embedded 135M model writes them (repeats, sentence answers, answers in the question)."""
+
+import pytest
+
+from ftvsrag.config import ExperimentConfig
+from ftvsrag.knowledge import DOCUMENTS, Knowledge
+from ftvsrag.knowledge.facts import Fact
+from ftvsrag.rag.chunking import Passage
+from ftvsrag.train.generated_qa import (
+    ANSWER_IN_QUESTION,
+    ANSWER_NOT_IN_PASSAGE,
+    ANSWER_TOO_LONG,
+    DUPLICATE,
+    KEPT,
+    NOT_A_QUESTION,
+    NOT_WRITTEN,
+    QUESTION_COPIED,
+    GeneratedPair,
+    checked_pairs,
+    drop_counts,
+    drop_reason,
+    parse_pairs,
+    qa_prompt,
+)
+
+PASSAGE = (
+    "Henry Feilden (Conservative politician)\n"
+    "Henry Master Feilden (21 February 1818 \u2013 5 September 1875) was an English "
+    "Conservative Party politician. He sat in the House of Commons from 1869 to 1875."
+)
+
+
+def test_pairs_are_read_in_order_and_a_question_without_answer_is_left_out():
+    reply = (
+        "Q: Who was Henry Feilden?\nA: English Conservative Party politician\n"
+        "Question 2: What party?\n\n1. Q: When did he die?\nAnswer: 5 September 1875\nQ: Dangling?"
+    )
+    assert parse_pairs(reply) == [
+        ("Who was Henry Feilden?", "English Conservative Party politician"),
+        ("When did he die?", "5 September 1875"),
+    ]
+    assert parse_pairs("The text is about a politician.") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "reason"),
+    [
+        ("What was Henry Feilden's political party?", "Conservative Party", KEPT),
+        ("When was Henry Feilden born?", "21 February 1818", KEPT),
+        ("Henry Feilden's party", "Conservative Party", NOT_A_QUESTION),
+        (
+            "What was the name of the person who sat in the House of Commons?",
+            "The person who sat in the House of Commons from 1869 to 1875 was Henry Master Feilden.",
+            ANSWER_TOO_LONG,
+        ),
+        ("Which party did Henry Feilden join?", "the Liberal Party", ANSWER_NOT_IN_PASSAGE),
+        ("Who was Henry Feilden?", "Henry Feilden", ANSWER_IN_QUESTION),
+        ("Where did Henry Feilden sit?", "the House of Lords", ANSWER_NOT_IN_PASSAGE),
+        ("He sat in the House of Commons from 1869 to 1875?", "1869", ANSWER_IN_QUESTION),
+        ("He sat in the House of Commons?", "1869", QUESTION_COPIED),
+    ],
+)
+def test_each_check_drops_what_cannot_teach_the_passage(question, answer, reason):
+    assert drop_reason(question, answer, PASSAGE, set()) == reason
+
+
+def test_a_question_already_kept_is_a_duplicate_across_passages_and_missing_pairs_are_counted():
+    seen: set[str] = set()
+    reply = "Q: When was Henry Feilden born?\nA: 21 February 1818\n" * 3
+    first = checked_pairs("p1", PASSAGE, reply, 2, seen)
+    assert [p.dropped for p in first] == [KEPT, DUPLICATE]
+    second = checked_pairs("p2", PASSAGE, "Q: when was henry feilden born?\nA: 1818", 3, seen)
+    assert [p.dropped for p in second] == [DUPLICATE, NOT_WRITTEN, NOT_WRITTEN]
+    assert drop_counts(first + second) == {NOT_WRITTEN: 2, DUPLICATE: 2}
+
+
+def test_the_prompt_shows_a_worked_example_about_no_knowledge_base_then_the_passage():
+    messages = qa_prompt(PASSAGE, 3)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2]["content"].count("Q: ") == 3 and messages[2]["content"].count("A: ") == 3
+    assert messages[3]["content"] == f"Text: {PASSAGE}\n\nWrite 3 questions this text answers."
+
+
+def test_qa_gen_trains_on_the_passages_and_the_kept_pairs_only():
+    from ftvsrag.train.recipes import RECIPES, RecipeRequest
+
+    config = ExperimentConfig()
+    facts = [Fact("q1", "", "What is Henry Feilden's occupation?", "politician")]
+    knowledge = Knowledge(DOCUMENTS, facts, [], "a slice", None)
+    passages = [Passage("d1#0", "d1", PASSAGE)]
+    pairs = [
+        GeneratedPair("d1#0", "When was Henry Feilden born?", "21 February 1818"),
+        GeneratedPair("d1#0", "Who was Henry Feilden?", "Henry Feilden", ANSWER_IN_QUESTION),
+    ]
+    request = RecipeRequest(
+        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs
+    )
+    [training] = RECIPES.get("qa-gen").trainings(request)
+    assert training.rows == [
+        {"text": PASSAGE},
+        {
+            "messages": [
+                {"role": "user", "content": "When was Henry Feilden born?"},
+                {"role": "assistant", "content": "21 February 1818"},
+            ]
+        },
+    ]
+    assert training.settings.method == "qa-gen"
+    assert all("occupation" not in str(row) for row in training.rows)  # never an evaluated question
