@@ -87,6 +87,29 @@ def write_frontier_chart(results: dict[str, Any], path: Path) -> bool:
     return True
 
 
+TRAINING_FILE = "training.png"
+
+
+def write_training_chart(results: dict[str, Any], path: Path) -> bool:
+    """The training loss of every adapter against its optimiser step, one line each. False (and no
+    file) when no adapter kept its curve."""
+    curves = {name: curve for name, curve in (results.get("training_curves") or {}).items() if curve}
+    if not curves:
+        return False
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7.0, 4.2), dpi=120)
+    for name, curve in curves.items():
+        axes.plot([step for step, _ in curve], [loss for _, loss in curve], marker=".", label=name)
+    axes.set_xlabel("optimiser step")
+    axes.set_ylabel("training loss")
+    axes.set_yscale("log")
+    axes.set_title("Training loss of each adapter")
+    axes.legend(title="adapter", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    axes.grid(alpha=0.3)
+    _save(plt, figure, path)
+    return True
+
+
 def _pyplot():
     import matplotlib
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftvsrag.eval.chart import TRAINING_FILE
 from ftvsrag.eval.markdown import p_equals, pct, signed, table
 from ftvsrag.eval.metrics import METRICS
 from ftvsrag.eval.verdict import SIGNIFICANT, beats, significantly_up
@@ -206,6 +207,23 @@ def costs_table(results: dict[str, Any]) -> str:
     return table(["arm", "training s", "index s", "prompt tokens / question", "s / question"], rows)
 
 
+def training_table(results: dict[str, Any]) -> str:
+    """Each adapter's training loss at its first and last logged step, and the curves' chart."""
+    curves = results.get("training_curves") or {}
+    if not curves:
+        return ""
+    rows = [
+        [name, f"{curve[-1][0]:.0f}", f"{curve[0][1]:.3f}", f"{curve[-1][1]:.3f}"]
+        if curve
+        else [name, "-", "-", "no curve: trained before curves were kept"]
+        for name, curve in curves.items()
+    ]
+    body = table(["adapter", "last logged step", "first loss", "last loss"], rows)
+    if any(curves.values()):
+        body += f"\n\n![training loss of each adapter]({TRAINING_FILE})"
+    return body
+
+
 def scoring_line(results: dict[str, Any]) -> str:
     """Which rule accuracy and the verdict count by, and how many answers were numbers or text."""
     kinds = results.get("answer_kinds") or {"number": 1}
@@ -379,6 +397,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         ("Forgetting", forgetting_line(results)),
         ("Cost per arm", costs_table(results)),
         ("Cost against accuracy (the frontier)", frontier_table(results)),
+        ("Training loss", training_table(results)),
     ):
         if body:
             parts += ["", f"## {title}", "", body]

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.chart import FRONTIER_FILE, write_frontier_chart
+from ftvsrag.eval.chart import FRONTIER_FILE, TRAINING_FILE, write_frontier_chart, write_training_chart
 from ftvsrag.eval.records import rescore
 from ftvsrag.eval.report import render_report
-from ftvsrag.eval.results import SummaryOptions, summarise
+from ftvsrag.eval.results import RUN_FACTS, SummaryOptions, summarise
 from ftvsrag.files import read_jsonl, write_json, write_jsonl, write_text_atomic
 
 
@@ -30,8 +30,10 @@ def rescore_run(run_dir: Path, options: SummaryOptions) -> str:
         tokens=old.get("tokens"),
         parameters=old.get("model_parameters"),
     )
+    results |= {key: old[key] for key in RUN_FACTS if key in old}
     meta = manifest.get("report_meta") or {"name": run_dir.name}
     write_frontier_chart(results, run_dir / FRONTIER_FILE)
+    write_training_chart(results, run_dir / TRAINING_FILE)
     report = render_report(results, meta)
     write_jsonl(answers, records)
     write_json(run_dir / "results.json", results)

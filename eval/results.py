@@ -20,6 +20,10 @@ from ftvsrag.text import normalise_text, padded_words
 RECALL_KS = (1, 5)
 
 
+RUN_FACTS = ("generated_qa", "training_curves")
+"""What a run adds to results.json beside the scores (no answer re-scored changes them): kept by a rescore."""
+
+
 @dataclass(frozen=True)
 class SummaryOptions:
     """How records are summarised: derived from the config in one place (ftvsrag/context.py), for a

@@ -122,11 +122,15 @@ def train_adapter(
 
 
 def answering_key(adapters: Adapters, label: str, seed: int, question_id: str) -> AdapterKey:
-    """Which of a label's adapters answers a question: the one of its fold, or the only one."""
-    for key, trained in adapters.items():
-        mine = key.adapter == label and key.seed == seed
-        if mine and (trained.answers is None or question_id in trained.answers):
+    """Which of a label's adapters answers a question: the one of its fold, or the only one. A
+    question no fold holds (the forgetting probe's) was trained on by none: the first fold answers it."""
+    mine = [key for key in adapters if key.adapter == label and key.seed == seed]
+    for key in mine:
+        answers = adapters[key].answers
+        if answers is None or question_id in answers:
             return key
+    if mine:
+        return min(mine, key=lambda key: key.fold or 0)
     raise KeyError(f"no adapter '{label}' (seed {seed}) answers question {question_id!r}")
 
 
@@ -134,6 +138,16 @@ def adapter_name(key: AdapterKey, seeds: list[int]) -> str:
     """'ft', 'reader-fold1', 'ft-seed2' (the seed only when there are several)."""
     name = key.adapter if len(seeds) == 1 else f"{key.adapter}-seed{key.seed}"
     return name if key.fold is None else f"{name}-fold{key.fold}"
+
+
+def held_out_notes(run: RunContext, adapters: Adapters) -> list[str]:
+    """Which fine-tune answered when it is cross-fitted: the report must say."""
+    labels = sorted({key.adapter for key in adapters if key.fold is not None} - {READER_ADAPTER})
+    return [
+        f"adapter {label}: cross-fitted, {run.config.reader.folds} folds (the reader's): each question was "
+        "answered by a fine-tune trained on the knowledge text and the other folds' questions only"
+        for label in labels
+    ]
 
 
 def reader_notes(run: RunContext, adapters: Adapters) -> list[str]:

@@ -21,6 +21,7 @@ from ftvsrag.rag.config import RagSettings
 from ftvsrag.rag.prompts import PROMPTS
 from ftvsrag.rag.retrievers import RETRIEVERS
 from ftvsrag.train.config import GeneratorSettings, ReaderSettings, TrainSettings
+from ftvsrag.train.lora import reporting_integrations
 from ftvsrag.train.recipes import RECIPES, knowledge_recipes
 
 CHROMA_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]")
@@ -182,6 +183,8 @@ class ExperimentConfig:
                 f"{', '.join(METRICS.matching())}"
             )
         SOURCES.check(self.data.source, "data.source", (AUTO,))
+        check_reporting(self.train.report_to, "train.report_to")
+        check_reporting(self.reader.train.report_to, "reader.train.report_to")
         for name, arm in self.arms.items():
             self._check_arm(name, arm)
 
@@ -252,3 +255,19 @@ class ExperimentConfig:
 def load_config(path: str | Path, overrides: list[str] = ()) -> ExperimentConfig:
     """Read a YAML experiment config, apply `a.b=value` overrides, and validate."""
     return load_yaml_config(ExperimentConfig, Path(path), overrides)
+
+
+def check_reporting(report_to: str | list[str], key: str) -> None:
+    """Each integration named is installed: the trainer would fail on it after the model loaded."""
+    wanted = [name for name in reporting_integrations(report_to) if name not in ("none", "all")]
+    if not wanted:
+        return
+    from transformers.integrations import get_available_reporting_integrations
+
+    available = get_available_reporting_integrations()
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise UserInputError(
+            f"config key '{key}': {missing[0]!r} is not installed here (installed: "
+            f"{', '.join(available) or 'none'}); install it (e.g. pip install {missing[0]}) or set 'none'"
+        )

@@ -16,15 +16,19 @@ from ftvsrag.errors import UserInputError
 T = TypeVar("T")
 
 
-def field(default: Any, help: str) -> Any:
-    """A dataclass field that carries its help string in its metadata."""
+NOT_KEYED = "not_keyed"
+"""Metadata of a setting that changes no stage's output (where logs go): left out of cache keys."""
+
+
+def field(default: Any, help: str, keyed: bool = True) -> Any:
+    """A dataclass field that carries its help string in its metadata; `keyed=False` for a setting
+    no stage output depends on, which `ftvsrag.stages.stage_key` leaves out."""
+    metadata = {"help": help, **({} if keyed else {NOT_KEYED: True})}
     if isinstance(default, (list, dict, set)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help})
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     if dataclasses.is_dataclass(default):
-        return dataclasses.field(
-            default_factory=lambda: dataclasses.replace(default), metadata={"help": help}
-        )
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=lambda: dataclasses.replace(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def from_dict(cls: type[T], data: Any, where: str = "") -> T:

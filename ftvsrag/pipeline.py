@@ -10,14 +10,28 @@ import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ftvsrag.adapters import Adapters, adapter_name, reader_notes, recipe_of, train_adapters, unchanged_notes
+from ftvsrag.adapters import (
+    Adapters,
+    adapter_name,
+    held_out_notes,
+    reader_notes,
+    recipe_of,
+    train_adapters,
+    unchanged_notes,
+)
 from ftvsrag.asking import Asker, AskSettings, Contexts
 from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import to_yaml
 from ftvsrag.console import LOG_FILE, run_log
 from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
-from ftvsrag.eval.chart import FRONTIER_FILE, write_accuracy_chart, write_frontier_chart
+from ftvsrag.eval.chart import (
+    FRONTIER_FILE,
+    TRAINING_FILE,
+    write_accuracy_chart,
+    write_frontier_chart,
+    write_training_chart,
+)
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
@@ -93,7 +107,8 @@ def run_experiment(
             release_chroma()
         copy_adapters(adapters, folder / "adapters", config.seeds)
         warnings = unchanged_notes(adapters, config.seeds)
-        notes = questions.notes + reader_notes(run, adapters) + generated_notes(writer) + warnings
+        notes = questions.notes + reader_notes(run, adapters) + held_out_notes(run, adapters)
+        notes += generated_notes(writer) + warnings
         notes += reuse_notes(cache)
         results = summarise(
             [r.to_json() for r in records],
@@ -105,6 +120,9 @@ def run_experiment(
             parameters=model_parameters(setup.model.model),
         )
         write_generated(folder, writer, results)
+        results["training_curves"] = {
+            adapter_name(key, config.seeds): trained.report.losses for key, trained in adapters.items()
+        }
         report = write_run(
             folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
         )
@@ -274,6 +292,7 @@ def write_run(
         write_jsonl(folder / PASSAGES_FILE, [asdict(p) for p in passages])
     has_chart = write_accuracy_chart(results, folder / CHART_FILE)
     write_frontier_chart(results, folder / FRONTIER_FILE)
+    write_training_chart(results, folder / TRAINING_FILE)
     meta = report_meta(run, setup, knowledge, CHART_FILE if has_chart else None)
     report = render_report(results, meta)
     write_jsonl(folder / "answers.jsonl", [r.to_json() for r in records])

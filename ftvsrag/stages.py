@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from ftvsrag.configtools import NOT_KEYED
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir, write_json
 
@@ -30,10 +31,24 @@ Output = TypeVar("Output")
 
 
 def stage_key(*parts: Any) -> str:
-    """A short, stable hash of JSON-able inputs (dataclasses by their fields, other objects by str)."""
-    plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]
-    text = json.dumps(plain, sort_keys=True, default=str, ensure_ascii=False)
+    """A short, stable hash of JSON-able inputs (dataclasses by their fields, other objects by str;
+    settings marked not keyed left out, at any depth)."""
+    text = json.dumps([_keyed(p) for p in parts], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _keyed(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _keyed(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.metadata.get(NOT_KEYED)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_keyed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _keyed(item) for key, item in value.items()}
+    return value
 
 
 def forceable(adapters: list[str]) -> list[str]:

@@ -66,7 +66,8 @@ def _write(tmp_path, text):
         ("train:\n  method: lmm\n", "'train.method': unknown fine-tune recipe 'lmm' (did you mean 'lm'?)"),
         (
             "train:\n  method: reader\n",
-            "'train.method': unknown fine-tune recipe 'reader'; valid: auto, chat, lm, lm+chat",
+            "'train.method': unknown fine-tune recipe 'reader'; "
+            "valid: auto, chat, held-out, lm, lm+chat, qa-gen",
         ),
         ("eval:\n  metric: prefx\n", "'eval.metric': unknown metric 'prefx' (did you mean 'prefix'?)"),
         ("eval:\n  metric: f1\n", "'eval.metric': 'f1' is graded, not right-or-wrong"),
@@ -118,3 +119,20 @@ def test_override_without_equals_is_an_error(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(UserInputError, match="config file not found"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_a_reporting_integration_not_installed_is_one_line_before_any_model_loads():
+    import importlib.util
+
+    from ftvsrag.configtools import apply_override, from_dict
+
+    raw: dict = {}
+    apply_override(raw, "train.report_to=no-such-tracker")
+    with pytest.raises(UserInputError, match=r"'train\.report_to': 'no-such-tracker' is not installed here"):
+        from_dict(ExperimentConfig, raw)
+    raw = {}
+    apply_override(raw, "reader.train.report_to=none")
+    assert from_dict(ExperimentConfig, raw).reader.train.report_to == "none"
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(UserInputError, match="pip install tensorboard"):
+            from_dict(ExperimentConfig, {"train": {"report_to": "tensorboard"}})

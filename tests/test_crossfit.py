@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from ftvsrag import adapters as adapters_module
-from ftvsrag.adapters import TrainedAdapter, train_adapters
+from ftvsrag.adapters import TrainedAdapter, held_out_notes, train_adapters
 from ftvsrag.asking import Asker, AskSettings
 from ftvsrag.config import ExperimentConfig
 from ftvsrag.configtools import apply_override, from_dict
@@ -213,3 +213,61 @@ def test_the_readers_key_does_not_move_with_the_method_default():
     assert config.reader.train.method == "auto"
     assert reader_settings(config.reader.train).method == "chat"
     assert reader_settings(config.reader.train) == replace(config.reader.train, method="chat")
+
+
+def test_held_out_never_answers_a_question_with_a_fine_tune_trained_on_its_pair(monkeypatch):
+    """Recipe 'held-out': each fold's fine-tune trains on every passage and the other folds' turns;
+    every question is answered by the one that never saw its pair, a probe question by the first."""
+    from ftvsrag.knowledge.probe import general_questions
+
+    facts, passages = _knowledge()
+    config = _config("train.method=held-out", "eval.arms=[ft]", "eval.forgetting_probe=true")
+    trained_on: dict[str, list[dict]] = {}
+
+    def train_adapter(inputs, setup, cache, label, training):
+        sha = f"ft-{training.fold}"
+        trained_on[sha] = inputs.rows
+        return TrainedAdapter(sha, Path(sha), None, training.answers)
+
+    monkeypatch.setattr(adapters_module, "train_adapter", train_adapter)
+    setup = SimpleNamespace(
+        model=SimpleNamespace(model_id=("m", "cpu", "float32"), train_id=("m", "cpu", "float32"), team=SOLO),
+        embedder=None,
+    )
+    knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
+    run = RunContext.of(config)
+    adapters = train_adapters(run, setup, knowledge, passages, None, None, SimpleNamespace(generated=None))
+    assert sorted(key.fold for key in adapters) == [0, 1, 2]
+    for rows in trained_on.values():  # every passage, then two thirds of the pairs
+        assert [row["text"] for row in rows[: len(passages)]] == [p.text for p in passages]
+        assert len(rows) - len(passages) == 6
+
+    answered_by: dict[str, str] = {}
+
+    def run_stage(stage, label, inputs, runtime, detail):
+        for conversation in inputs.conversations:
+            answered_by[conversation[-1]["content"]] = inputs.adapter_sha256
+        count = len(inputs.conversations)
+        return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
+
+    asker = Asker(
+        AskSettings.of(config, 5),
+        ("m", "cpu", "float32"),
+        SimpleNamespace(run=run_stage),
+        runtime=None,
+        adapters=adapters,
+        document_of={p.id: p.document_id for p in passages},
+    )
+    asker.ask(config.resolve_arm("ft"), 0, train_questions(facts), {})
+    assert {question for question in answered_by} == {f.question for f in facts}
+    for fact in facts:
+        sha = answered_by[fact.question]
+        assert {"messages": fact.messages()} not in trained_on[sha]
+        assert sum({"messages": fact.messages()} in rows for rows in trained_on.values()) == 2
+    probe = general_questions("")
+    asker.ask(config.resolve_arm("ft"), 0, probe, {}, probe=True)
+    assert {answered_by[q.text] for q in probe} == {"ft-0"}
+    assert held_out_notes(run, adapters) == [
+        "adapter ft: cross-fitted, 3 folds (the reader's): each question was answered by a fine-tune "
+        "trained on the knowledge text and the other folds' questions only"
+    ]

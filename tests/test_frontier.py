@@ -49,3 +49,18 @@ def test_the_chart_is_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not write_frontier_chart({"frontier": None}, tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_training_curves_are_a_chart_and_a_table(tmp_path):
+    from ftvsrag.eval.chart import TRAINING_FILE, write_training_chart
+    from ftvsrag.eval.report import training_table
+
+    results = {"training_curves": {"ft": [[5, 2.5], [10, 1.25]], "reader-fold0": []}}
+    assert write_training_chart(results, tmp_path / TRAINING_FILE)
+    assert (tmp_path / TRAINING_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = training_table(results)
+    assert "| ft | 10 | 2.500 | 1.250 |" in text
+    assert "| reader-fold0 | - | - | no curve: trained before curves were kept |" in text
+    assert f"]({TRAINING_FILE})" in text
+    assert not write_training_chart({"training_curves": {"ft": []}}, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

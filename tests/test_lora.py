@@ -35,6 +35,9 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
     )
 
     assert report.steps == 4
+    # The curve: every logged step's loss (logging_steps=1), as the trainer logged it.
+    assert [step for step, _ in report.losses] == [1, 2, 3, 4]
+    assert all(loss > 0 for _, loss in report.losses) and report.losses[-1][1] < report.losses[0][1]
     assert report.tokens["train_tokens"] == 2 * sum(
         len(smollm2_tokenizer.apply_chat_template(c)["input_ids"]) for c in conversations
     )
@@ -265,3 +268,55 @@ def test_mixed_text_and_chat_rows_train_as_one_language_model_dataset(smollm2_to
         model, smollm2_tokenizer, rows * 2, settings, plan_device("cpu", "float32"), 0, tmp_path / "a"
     )
     assert report.steps == 2 and report.weights_changed
+
+
+@pytest.mark.parametrize("recipe", ["chat", "lm", "lm+chat", "qa-gen", "held-out"])
+def test_each_knowledge_recipe_trains_a_tiny_model_and_moves_its_weights(recipe, smollm2_tokenizer, tmp_path):
+    """Every knowledge recipe's rows (its first training, for a cross-fitted one) train as they are."""
+    from ftvsrag.config import ExperimentConfig
+    from ftvsrag.knowledge import DOCUMENTS, Knowledge
+    from ftvsrag.knowledge.facts import Fact
+    from ftvsrag.rag.chunking import Passage
+    from ftvsrag.train.generated_qa import GeneratedPair
+    from ftvsrag.train.recipes import RECIPES, RecipeRequest, knowledge_recipes
+
+    assert recipe in knowledge_recipes()
+    facts = [
+        Fact(f"q{i}", "", f"What is Person {i}'s occupation?", job) for i, job in enumerate(["poet"] * 6)
+    ]
+    passages = [Passage(f"d{i}#0", f"d{i}", f"Person {i}\nPerson {i} was a poet.") for i in range(6)]
+    pairs = [GeneratedPair(p.id, f"Who was Person {i}?", "a poet") for i, p in enumerate(passages)]
+    config = ExperimentConfig()
+    knowledge = Knowledge(DOCUMENTS, facts, [object()], "six poets", None)
+    request = RecipeRequest(
+        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs
+    )
+    training = RECIPES.get(recipe).trainings(request)[0]
+    settings = TrainSettings(epochs=1, batch_size=4, lora=LoraSettings(r=4, alpha=8))
+    report = train_lora(
+        tiny_llama(smollm2_tokenizer, tmp_path / "tiny"),
+        smollm2_tokenizer,
+        training.rows,
+        settings,
+        plan_device("cpu", "float32"),
+        0,
+        tmp_path / "adapter",
+    )
+    assert report.steps >= 2 and report.weights_changed
+
+
+def test_reporting_logs_move_beside_the_adapter_and_nothing_else_does(tmp_path):
+    from ftvsrag.train.lora import keep_reporting_logs, reporting_integrations
+
+    trainer_out = tmp_path / "trainer"
+    (trainer_out / "runs" / "Dec02_host").mkdir(parents=True)
+    (trainer_out / "runs" / "Dec02_host" / "events.out.tfevents.1").write_bytes(b"event")
+    (trainer_out / "checkpoint-2").mkdir()
+    keep_reporting_logs(trainer_out, tmp_path / "adapter" / "logs")
+    assert (tmp_path / "adapter" / "logs" / "Dec02_host" / "events.out.tfevents.1").read_bytes() == b"event"
+    assert sorted(p.name for p in trainer_out.iterdir()) == ["checkpoint-2"]
+    keep_reporting_logs(tmp_path / "nothing-written", tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+    assert reporting_integrations("none") == ["none"]
+    assert reporting_integrations(" tensorboard, trackio ") == ["tensorboard", "trackio"]
+    assert reporting_integrations(["tensorboard"]) == ["tensorboard"]

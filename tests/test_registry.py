@@ -17,8 +17,8 @@ from ftvsrag.train.recipes import RECIPES, knowledge_recipes
 def test_each_registry_holds_its_packages_components():
     assert RETRIEVERS.names() == ["dense", "hybrid"]
     assert SOURCES.names() == ["cities", "documents", "facts"]
-    assert RECIPES.names() == ["chat", "lm", "lm+chat", "qa-gen", "reader"]
-    assert knowledge_recipes() == ["chat", "lm", "lm+chat", "qa-gen"]
+    assert RECIPES.names() == ["chat", "held-out", "lm", "lm+chat", "qa-gen", "reader"]
+    assert knowledge_recipes() == ["chat", "held-out", "lm", "lm+chat", "qa-gen"]
     assert METRICS.names() == ["f1", "format", "lenient", "prefix", "stale", "strict", "substring"]
     assert METRICS.matching() == ["lenient", "prefix", "strict", "substring"]
     assert PROMPTS.names() == ["blog", "rag", "training"]
@@ -33,7 +33,7 @@ def test_an_unknown_name_is_one_line_naming_the_valid_ones():
     )
     with pytest.raises(
         UserInputError,
-        match="unknown fine-tune recipe 'qa'; valid: none, ft, chat, lm, lm\\+chat, qa-gen, reader",
+        match="unknown fine-tune recipe 'qa'; valid: none, ft, chat, held-out, lm, lm\\+chat, qa-gen, reader",
     ):
         RECIPES.check("qa", "", ("none", "ft"))
 

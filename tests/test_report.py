@@ -92,3 +92,28 @@ def test_report_keeps_the_computed_seconds_of_reused_stages(tmp_path):
     assert costs["ft"]["train_s"] == 61.5 and costs["ft+rag"]["train_s"] == 61.5
     assert costs["rag"]["seconds_per_question"] == round(40.0 / 23, 3)
     assert "| ft | 61.5 |" in (run / "report.md").read_text()
+
+
+def test_a_rescore_keeps_what_the_run_added_beside_the_scores(tmp_path):
+    """Defect guard: the generated pairs' counts and the training curves come from the run, not
+    from the answers; `ftvsrag report` must not drop them."""
+    run = tmp_path / "slice"
+    shutil.copytree(STORED_RUN, run)
+    results = json.loads((run / "results.json").read_text())
+    added = {
+        "generated_qa": {
+            "generator": "the run's model",
+            "passages": 2,
+            "per_passage": 3,
+            "kept": 4,
+            "dropped": {"not written": 2},
+            "file": "generated_qa.jsonl",
+        },
+        "training_curves": {"ft": [[5, 2.0], [10, 1.0]]},
+    }
+    (run / "results.json").write_text(json.dumps(results | added))
+    assert main(["report", str(run)]) == 0
+    rescored = json.loads((run / "results.json").read_text())
+    assert {key: rescored[key] for key in added} == added
+    assert (run / "training.png").is_file()
+    assert "## Training loss" in (run / "report.md").read_text()

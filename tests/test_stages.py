@@ -76,3 +76,26 @@ def test_force_names_a_stage_or_its_family(tmp_path):
         UserInputError, match="--force tran: not a stage; stages are all, index, generate, train, train:ft"
     ):
         check_forceable(["tran"], adapters)
+
+
+def test_a_setting_no_output_depends_on_is_left_out_of_the_key_and_other_keys_stay_as_they_were():
+    """train.report_to says where logs go: changing it must not retrain an adapter, and adding it
+    must not move the key of any adapter cached before it existed."""
+    import dataclasses
+    import hashlib
+    import json
+
+    from ftvsrag.train.adapter import AdapterInputs
+    from ftvsrag.train.config import TrainSettings
+
+    settings = TrainSettings()
+    inputs = AdapterInputs("ft", ("sha", "cpu", "float32"), [{"text": "a"}], settings, 0)
+    logged = dataclasses.replace(inputs, settings=dataclasses.replace(settings, report_to="tensorboard"))
+    assert stage_key("train", 3, inputs) == stage_key("train", 3, logged)
+    before = dataclasses.asdict(inputs)
+    del before["settings"]["report_to"]
+    text = json.dumps(["train", 3, before], sort_keys=True, default=str, ensure_ascii=False)
+    assert stage_key("train", 3, inputs) == hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    assert stage_key("train", 3, inputs) != stage_key(
+        "train", 3, dataclasses.replace(inputs, settings=dataclasses.replace(settings, epochs=2.0))
+    )

@@ -50,6 +50,14 @@ class TrainSettings:
         "'labelled': the model's own loss on labelled positions only, each batch's shared prompt start "
         "run once (bench/run.py measures it against 'trl'); 'trl': SFTTrainer's own fused-head loss.",
     )
+    report_to: str | list[str] = field(
+        "none",
+        "Where the trainer also reports its logs: 'none', or integrations transformers knows, e.g. "
+        "'tensorboard' (installed separately; its event files go to each adapter's logs/ folder in the "
+        "run folder, offline). The loss curves are in the report whatever this says. Not part of an "
+        "adapter's cache key: a reused adapter keeps the logs of when it was trained.",
+        keyed=False,
+    )
     lora: LoraSettings = field(LoraSettings(), "LoRA adapter shape.")
 
 

@@ -36,10 +36,17 @@ class TrainingReport:
     weight_change: float | None = None
     """The largest change of any trained weight (0: the adapter is what it was before training;
     None: not measured, a cache entry from before it was)."""
+    losses: list[list[float]] = field(default_factory=list)
+    """[step, training loss] every `logging_steps` steps, from the trainer's log history (empty: a
+    cache entry from before curves were kept)."""
 
     @property
     def weights_changed(self) -> bool:
         return self.weight_change != 0.0
+
+
+LOGS_DIR = "logs"
+"""Inside an adapter folder: the `train.report_to` integrations' logs (TensorBoard's event files)."""
 
 
 def peft_config(lora: LoraSettings):
@@ -112,6 +119,7 @@ def train_lora(
         )
         trainer.model.save_pretrained(staging)
         (staging / "README.md").unlink(missing_ok=True)  # an empty model card template
+        keep_reporting_logs(output_dir, staging / LOGS_DIR)
         if not checkpoints:
             shutil.rmtree(staging / "trainer", ignore_errors=True)
     train_tokens = int(sum(lengths) * settings.epochs)
@@ -125,7 +133,16 @@ def train_lora(
         },
         resumed_from=resumed,
         weight_change=change,
+        losses=[[entry["step"], entry["loss"]] for entry in trainer.state.log_history if "loss" in entry],
     )
+
+
+def keep_reporting_logs(output_dir: Path, target: Path) -> None:
+    """What `train.report_to` integrations wrote under the trainer's output folder (TensorBoard's
+    runs/), moved beside the adapter before that folder is removed: the run folder keeps it."""
+    written = Path(output_dir) / "runs"
+    if written.is_dir():
+        shutil.move(str(written), target)
 
 
 def fit(
@@ -233,7 +250,7 @@ def sft_config(
         save_strategy="steps" if checkpoints else "no",
         save_steps=max(settings.save_steps, 1),
         save_total_limit=1,
-        report_to="none",
+        report_to=reporting_integrations(settings.report_to),
         seed=seed,
         use_cpu=plan.device == "cpu",
         bf16=plan.dtype_name == "bfloat16",
@@ -251,6 +268,12 @@ def sft_config(
         disable_tqdm=not team.leads,
         ddp_find_unused_parameters=False,  # every LoRA weight takes part in every step
     )
+
+
+def reporting_integrations(report_to: str | list[str]) -> list[str]:
+    """`train.report_to` as the trainer takes it: 'none', or the integrations it names."""
+    names = report_to.split(",") if isinstance(report_to, str) else report_to
+    return [name.strip() for name in names if name.strip()] or ["none"]
 
 
 def _check_lengths(lengths: list[int], max_length: int) -> None:

@@ -3,7 +3,9 @@ the knowledge text alone (continued pre-training, as Ovadia et al. and Soudani e
 knowledge base's passages, or the fact sentences; 'lm+chat' on both at once, so that continued
 pre-training does not cost the model its chat turn; 'qa-gen' on the knowledge text and the
 question -> answer pairs a generator wrote from it (Soudani et al.'s synthetic QA), never on the
-evaluated questions. Each of the first three may add paraphrased training wordings."""
+evaluated questions; 'held-out' cross-fitted: the knowledge text and the other folds' turns, each
+question answered by a fine-tune that never saw its pair. 'chat', 'lm' and 'lm+chat' may add
+paraphrased training wordings."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import replace
 from ftvsrag.knowledge.facts import Fact
 from ftvsrag.knowledge.questions import training_paraphrases
 from ftvsrag.text import first_number
+from ftvsrag.train.reader_rows import crossfit_folds
 from ftvsrag.train.recipes import RecipeRequest, Training, register_recipe
 
 # Rewordings of a fact sentence for the 'lm' method's paraphrase augmentation.
@@ -67,6 +70,28 @@ def qa_gen(request: RecipeRequest) -> list[Training]:
     turns = [{"messages": Fact("", system, pair.question, pair.answer).messages()} for pair in kept]
     rows = lm(request)[0].rows + turns
     return [Training(rows, replace(request.train, method="qa-gen"))]
+
+
+@register_recipe(
+    "held-out",
+    "cross-fitted in the reader's folds: the knowledge text plus the other folds' question -> answer "
+    "turns; each question answered by the fine-tune that never saw its pair (the real use: new questions)",
+    knowledge=True,
+)
+def held_out(request: RecipeRequest) -> list[Training]:
+    facts = request.knowledge.facts
+    folds = crossfit_folds([f.id for f in facts], request.reader.folds, request.seed)
+    text = lm(request)[0].rows
+    settings = replace(request.train, method="held-out")
+    return [
+        Training(
+            text + [{"messages": f.messages()} for f in facts if folds[f.id] != fold],
+            settings,
+            fold,
+            frozenset(f.id for f in facts if folds[f.id] == fold),
+        )
+        for fold in range(request.reader.folds)
+    ]
 
 
 def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:
