@@ -110,10 +110,12 @@ def _add_experiment_commands(commands) -> None:
 
     sweep = commands.add_parser(
         "sweep",
-        help="fine-tune over epochs x paraphrases x method; write a CSV and a PNG curve",
-        description="Train one knowledge fine-tune per grid point and ask it the training questions and "
-        "unseen paraphrases, closed book. Writes runs/<name>/sweep.csv and sweep.png.",
-        epilog="Example: ftvsrag sweep configs/sweep.yaml grid.epochs=[1,3]",
+        help="fine-tune over recipe x augmentation x epochs on any knowledge base; write a CSV and a PNG",
+        description="Train one knowledge fine-tune per grid point (each recipe with its own augmentation: "
+        "paraphrases, or generated pairs per passage) and ask it the training questions, and on generated "
+        "cities unseen paraphrases, closed book. Writes runs/<name>/sweep.csv and sweep.png.",
+        epilog="Examples: ftvsrag sweep configs/sweep.yaml grid.epochs=[1,3]   "
+        "ftvsrag sweep configs/sweep_documents.yaml",
     )
     _add_config_arguments(sweep, "configs/sweep.yaml")
     sweep.set_defaults(handler=_sweep)

@@ -1,8 +1,10 @@
-"""Knowledge-injection sweep: fine-tune over epochs x paraphrases x method and ask each adapter the
-training questions and unseen paraphrases, closed book. Shows whether repetition makes facts stick
-and whether what sticks transfers to new wordings. Runs through the experiment's own stages and
-cache (ftvsrag/pipeline.py): a point trained or answered before is reused. The run folder is
-published whole, with a manifest, as a run's is."""
+"""Knowledge-injection sweep on any knowledge base: fine-tune over recipe x augmentation x epochs
+and ask each adapter the training questions (and, on generated cities, unseen paraphrases), closed
+book. Shows whether repetition and augmented data make facts stick and whether what sticks transfers
+to new wordings. A recipe's augmentation is the setting it declares (`paraphrases` for chat, lm and
+lm+chat; generated `pairs_per_passage` for qa-gen); a recipe without one is swept over epochs alone.
+Runs through the experiment's own stages and cache (ftvsrag/pipeline.py): a point trained, generated
+or answered before is reused. The run folder is published whole, with a manifest, as a run's is."""
 
 from __future__ import annotations
 
@@ -24,19 +26,21 @@ from ftvsrag.knowledge.questions import Question, paraphrase_questions, train_qu
 from ftvsrag.knowledge.sources import load_knowledge, source_name
 from ftvsrag.manifest import build_manifest
 from ftvsrag.names import FT, PARAPHRASE, TRAIN
-from ftvsrag.pipeline import knowledge_passages, make_asker, prepare
+from ftvsrag.pipeline import knowledge_passages, make_asker, prepare, qa_writer
+from ftvsrag.rag.chunking import Passage
 from ftvsrag.run_folder import check_run_target, staged_run
 from ftvsrag.stages import StageCache
-from ftvsrag.train.config import TrainSettings
-from ftvsrag.train.recipes import RECIPES, knowledge_recipes
+from ftvsrag.train.recipes import PAIRS_PER_PASSAGE, PARAPHRASES, RECIPES, knowledge_recipes
 
 COLUMNS = [
     "method",
     "paraphrases",
+    "pairs_per_passage",
     "epochs",
     "train_accuracy",
     "paraphrase_accuracy",
     "train_format",
+    "trained_pairs",
     "train_seconds",
 ]
 
@@ -44,13 +48,53 @@ COLUMNS = [
 @dataclass
 class SweepGrid:
     epochs: list[float] = field([1.0, 5.0, 20.0], "Epoch counts to train for.")
-    paraphrases: list[int] = field([0, 4], "Extra training wordings per fact.")
+    paraphrases: list[int] = field(
+        [0, 4],
+        "Extra training wordings per fact, for the recipes augmented by paraphrases (chat, lm, lm+chat).",
+    )
+    pairs_per_passage: list[int] = field(
+        [1, 3, 10], "Question-answer pairs generated per passage, for the recipes trained on them (qa-gen)."
+    )
     methods: list[str] = field(["chat", "lm"], "Knowledge-injection methods: registered knowledge recipes.")
 
     def __post_init__(self) -> None:
         for method in self.methods:
             if method not in knowledge_recipes():
                 raise UserInputError(RECIPES.unknown(method, "grid.methods", among=knowledge_recipes()))
+        for key, values in (("grid.epochs", self.epochs), ("grid.pairs_per_passage", self.pairs_per_passage)):
+            if not values or min(values) <= 0:
+                raise UserInputError(f"config key '{key}' must list positive values")
+
+    def points(self) -> list[Point]:
+        """Every method with each value of its own augmentation, times every epoch count."""
+        points = []
+        for method in self.methods:
+            augmentation = RECIPES.get(method).augmentation
+            for extra in {PARAPHRASES: self.paraphrases, PAIRS_PER_PASSAGE: self.pairs_per_passage}.get(
+                augmentation, [0]
+            ):
+                for epochs in self.epochs:
+                    paraphrases = extra if augmentation == PARAPHRASES else 0
+                    pairs = extra if augmentation == PAIRS_PER_PASSAGE else 0
+                    points.append(Point(method, paraphrases, pairs, epochs))
+        return points
+
+
+@dataclass(frozen=True)
+class Point:
+    method: str
+    paraphrases: int
+    pairs_per_passage: int
+    """0: the recipe trains on no generated pairs."""
+    epochs: float
+
+    def describe(self) -> str:
+        augmentation = (
+            f"{self.pairs_per_passage} pairs per passage"
+            if self.pairs_per_passage
+            else f"{self.paraphrases} paraphrases"
+        )
+        return f"method={self.method} {augmentation} epochs={self.epochs:g}"
 
 
 @dataclass
@@ -67,33 +111,26 @@ def load_sweep_config(path: Path, overrides: list[str] = ()) -> SweepConfig:
 
 def run_sweep(config: SweepConfig) -> Path:
     """Train and score every grid point; write sweep.csv and sweep.png into runs/<name>/."""
-    experiment = config.experiment
-    if source_name(experiment.data) != "cities":
-        raise UserInputError("the sweep needs generated cities (paraphrases are built around city names)")
     # One seed, the knowledge fine-tune alone, asked closed book.
     experiment = replace(
-        experiment,
-        seeds=experiment.seeds[:1],
-        eval=replace(experiment.eval, arms=[FT], forgetting_probe=False),
+        config.experiment,
+        seeds=config.experiment.seeds[:1],
+        eval=replace(config.experiment.eval, arms=[FT], forgetting_probe=False),
     )
     run = RunContext.of(experiment)
     check_run_target(run.run_dir)
     knowledge = load_knowledge(experiment.data)
-    questions = {TRAIN: train_questions(knowledge.facts), PARAPHRASE: paraphrase_questions(knowledge.facts)}
+    questions = sweep_questions(knowledge, source_name(experiment.data) == "cities")
     cache = StageCache(run.cache_root)
-    points = list(itertools.product(config.grid.methods, config.grid.paraphrases, config.grid.epochs))
+    points = config.grid.points()
     rows: list[dict] = []
     with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE):
         setup = prepare(run)
+        passages = knowledge_passages(experiment.rag, knowledge, setup.model.tokenizer)
         write_text_atomic(folder / "config.yaml", to_yaml(config))
-        for number, (method, paraphrases, epochs) in enumerate(points, start=1):
-            print(
-                f"==> point {number}/{len(points)}: method={method} paraphrases={paraphrases} "
-                f"epochs={epochs:g}",
-                flush=True,
-            )
-            settings = replace(experiment.train, method=method, paraphrases=paraphrases, epochs=epochs)
-            rows.append(sweep_point(run, settings, setup, cache, knowledge, questions))
+        for number, point in enumerate(points, start=1):
+            print(f"==> point {number}/{len(points)}: {point.describe()}", flush=True)
+            rows.append(sweep_point(run, point, setup, cache, knowledge, passages, questions))
             write_text_atomic(folder / "sweep.csv", to_csv(rows))
         write_sweep_chart(rows, folder / "sweep.png")
         write_json(
@@ -102,33 +139,48 @@ def run_sweep(config: SweepConfig) -> Path:
     return run.run_dir
 
 
+def sweep_questions(knowledge: Knowledge, cities: bool) -> dict[str, list[Question]]:
+    """The training questions, and unseen paraphrases where they can be built (around city names)."""
+    questions = {TRAIN: train_questions(knowledge.facts)}
+    if cities:
+        questions[PARAPHRASE] = paraphrase_questions(knowledge.facts)
+    return questions
+
+
 def sweep_point(
     run: RunContext,
-    settings: TrainSettings,
+    point: Point,
     setup: Setup,
     cache: StageCache,
     knowledge: Knowledge,
+    passages: list[Passage],
     questions: dict[str, list[Question]],
 ) -> dict:
-    """One grid point: the knowledge fine-tune with `settings`, asked both splits closed book."""
-    point = replace(run, config=replace(run.config, train=settings))
-    seed = point.config.seeds[0]
-    passages = knowledge_passages(point.config.rag, knowledge, setup.model.tokenizer)
-    adapters = train_adapters(point, setup, knowledge, passages, None, cache)
-    asker = make_asker(point, setup, cache, adapters, passages)
+    """One grid point: the knowledge fine-tune with its settings, asked every split closed book."""
+    config = run.config
+    settings = replace(config.train, method=point.method, paraphrases=point.paraphrases, epochs=point.epochs)
+    pairs = point.pairs_per_passage or config.generator.pairs_per_passage
+    generator = replace(config.generator, pairs_per_passage=pairs)
+    at_point = replace(run, config=replace(config, train=settings, generator=generator))
+    writer = qa_writer(at_point, setup, passages, cache)
+    adapters = train_adapters(at_point, setup, knowledge, passages, None, cache, writer)
+    asker = make_asker(at_point, setup, cache, adapters, passages)
     scores = {
-        split: [r.scores for r in asker.ask(point.arms[FT], seed, split_questions, {})]
+        split: [r.scores for r in asker.ask(at_point.arms[FT], config.seeds[0], split_questions, {})]
         for split, split_questions in questions.items()
     }
-    adapter = next(iter(adapters.values()))
     return {
-        "method": settings.method,
-        "paraphrases": settings.paraphrases,
-        "epochs": settings.epochs,
+        "method": point.method,
+        "paraphrases": point.paraphrases,
+        "pairs_per_passage": point.pairs_per_passage,
+        "epochs": point.epochs,
         "train_accuracy": _mean(s["correct"] for s in scores[TRAIN]),
-        "paraphrase_accuracy": _mean(s["correct"] for s in scores[PARAPHRASE]),
+        "paraphrase_accuracy": _mean(s["correct"] for s in scores[PARAPHRASE])
+        if PARAPHRASE in scores
+        else "",
         "train_format": _mean(s["format_ok"] for s in scores[TRAIN]),
-        "train_seconds": round(adapter.report.seconds, 1),
+        "trained_pairs": writer.summary()["kept"] if writer.pairs is not None else "",
+        "train_seconds": round(sum(a.report.seconds for a in adapters.values()), 1),
     }
 
 
@@ -141,34 +193,42 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def write_sweep_chart(rows: list[dict], path: Path) -> None:
-    """Accuracy against epochs, one line per (method, paraphrases); training questions vs new wordings."""
+    """Accuracy against epochs, one line per (method, augmentation); training questions, and unseen
+    paraphrases beside them when the sweep asked any."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on servers and in CI
     import matplotlib.pyplot as plt
 
-    figure, panels = plt.subplots(1, 2, figsize=(10, 4), dpi=120, sharey=True)
-    for (method, paraphrases), group in itertools.groupby(
-        sorted(rows, key=lambda r: (r["method"], r["paraphrases"], r["epochs"])),
-        key=lambda r: (r["method"], r["paraphrases"]),
-    ):
-        group = list(group)
-        label = f"{method}, {paraphrases} paraphrases"
-        for panel, column in zip(panels, ("train_accuracy", "paraphrase_accuracy"), strict=True):
+    columns = [("train_accuracy", "training questions")]
+    if any(r["paraphrase_accuracy"] != "" for r in rows):
+        columns.append(("paraphrase_accuracy", "unseen paraphrases"))
+    figure, panels = plt.subplots(
+        1, len(columns), figsize=(5 * len(columns), 4), dpi=120, sharey=True, squeeze=False
+    )
+    for (method, paraphrases, pairs), group in itertools.groupby(sorted(rows, key=_line), key=_line):
+        group = sorted(group, key=lambda r: r["epochs"])
+        label = f"{method}, {pairs} pairs per passage" if pairs else f"{method}, {paraphrases} paraphrases"
+        for panel, (column, _title) in zip(panels[0], columns, strict=True):
             panel.plot(
                 [r["epochs"] for r in group], [100 * r[column] for r in group], marker="o", label=label
             )
-    for panel, title in zip(panels, ("training questions", "unseen paraphrases"), strict=True):
+    for panel, (_column, title) in zip(panels[0], columns, strict=True):
         panel.set_title(f"Fine-tuned, closed book: {title}")
         panel.set_xlabel("epochs")
         panel.set_xscale("log")
         panel.grid(alpha=0.3)
-    panels[0].set_ylabel("accuracy (%)")
-    panels[0].set_ylim(-2, 102)
-    panels[1].legend(fontsize="small")
+    panels[0][0].set_ylabel("accuracy (%)")
+    panels[0][0].set_ylim(-2, 102)
+    panels[0][-1].legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def _line(row: dict) -> tuple:
+    """Which line of the chart a row is a point of: its method and augmentation."""
+    return row["method"], row["paraphrases"], row["pairs_per_passage"]
 
 
 def _mean(values) -> float:

@@ -1,6 +1,8 @@
 """`ftvsrag sweep` runs through the experiment's own stages and cache: a second sweep reuses every
-adapter and every answer set, and writes the same table."""
+adapter and every answer set, and writes the same table; on documents it sweeps each recipe over its
+own augmentation (qa-gen: generated pairs per passage)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,51 @@ def test_a_second_sweep_reuses_every_stage(tmp_path, capsys, smollm2):
     assert main(["sweep", SWEEP, runs, *TINY]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "sweep" / "sweep.csv").read_text() == first
-    assert first.splitlines()[0].startswith("method,paraphrases,epochs,train_accuracy")
+    assert first.splitlines()[0].startswith("method,paraphrases,pairs_per_passage,epochs,train_accuracy")
     assert [line.split(",")[0] for line in first.splitlines()[1:]] == ["chat", "lm"]
     stage_lines = [line for line in out.splitlines() if line.startswith("==> ") and "point" not in line]
     # Per point: one training and two answer sets (training questions, paraphrases), all reused.
     assert len(stage_lines) == 2 * 3 and all("reused" in line for line in stage_lines)
     assert (tmp_path / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_each_method_is_swept_over_its_own_augmentation_only():
+    from ftvsrag.sweep import Point, SweepGrid
+
+    grid = SweepGrid(epochs=[1.0, 3.0], paraphrases=[0, 4], pairs_per_passage=[2], methods=["chat", "qa-gen"])
+    assert grid.points() == [
+        Point("chat", 0, 0, 1.0),
+        Point("chat", 0, 0, 3.0),
+        Point("chat", 4, 0, 1.0),
+        Point("chat", 4, 0, 3.0),
+        Point("qa-gen", 0, 2, 1.0),
+        Point("qa-gen", 0, 2, 3.0),
+    ]
+    assert [p.method for p in SweepGrid(epochs=[1.0], methods=["held-out"]).points()] == ["held-out"]
+
+
+@pytest.mark.slow
+def test_a_document_sweep_trains_qa_gen_on_the_pairs_it_generated(tmp_path, smollm2):
+    root = Path(__file__).parent.parent
+    popqa = root / "examples" / "popqa_22_occupation"
+    questions = [json.loads(line) for line in (popqa / "questions.jsonl").read_text().splitlines()][:2]
+    wanted = {doc_id for q in questions for doc_id in q["document_ids"]}
+    documents = [json.loads(line) for line in (popqa / "documents.jsonl").read_text().splitlines()]
+    (tmp_path / "docs.jsonl").write_text(
+        "".join(json.dumps(d) + "\n" for d in documents if d["id"] in wanted)
+    )
+    (tmp_path / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    overrides = [
+        f"experiment.runs_dir={tmp_path / 'runs'}",
+        f"experiment.data.documents={tmp_path / 'docs.jsonl'}",
+        f"experiment.data.questions={tmp_path / 'questions.jsonl'}",
+        "grid.epochs=[1]",
+        "grid.pairs_per_passage=[1]",
+        "grid.methods=[lm,qa-gen]",
+    ]
+    assert main(["sweep", str(root / "configs" / "sweep_documents.yaml"), *overrides]) == 0
+    rows = (tmp_path / "runs" / "sweep-documents" / "sweep.csv").read_text().splitlines()
+    lm, qa_gen = (row.split(",") for row in rows[1:])
+    assert lm[:4] == ["lm", "0", "0", "1.0"] and lm[5] == "" and lm[7] == ""  # no paraphrases, no pairs
+    assert qa_gen[:4] == ["qa-gen", "0", "1", "1.0"] and int(qa_gen[7]) >= 0
+    assert float(qa_gen[8]) > 0

@@ -66,14 +66,23 @@ class Recipe:
     """Which adapter kind its cache entries are filed under ('ft' for knowledge recipes, 'reader')."""
     knowledge: bool
     """A knowledge fine-tune: `train.method` can name it."""
+    augmentation: str | None = None
+    """The setting that multiplies its training data, which the sweep's grid varies:
+    'paraphrases' (train.paraphrases) or 'pairs_per_passage' (generator.pairs_per_passage)."""
 
 
 RECIPES: Registry[Recipe] = Registry("fine-tune recipe", __name__)
 
 
-def register_recipe(name: str, description: str, knowledge: bool, family: str | None = None):
+PARAPHRASES, PAIRS_PER_PASSAGE = "paraphrases", "pairs_per_passage"
+
+
+def register_recipe(
+    name: str, description: str, knowledge: bool, family: str | None = None, augmentation: str | None = None
+):
     def add(function: Callable[[RecipeRequest], list[Training]]):
-        RECIPES.add(name, Recipe(function, family or ("ft" if knowledge else name), knowledge), description)
+        recipe = Recipe(function, family or ("ft" if knowledge else name), knowledge, augmentation)
+        RECIPES.add(name, recipe, description)
         return function
 
     return add

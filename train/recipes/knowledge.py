@@ -15,7 +15,7 @@ from ftvsrag.knowledge.facts import Fact
 from ftvsrag.knowledge.questions import training_paraphrases
 from ftvsrag.text import first_number
 from ftvsrag.train.reader_rows import crossfit_folds
-from ftvsrag.train.recipes import RecipeRequest, Training, register_recipe
+from ftvsrag.train.recipes import PAIRS_PER_PASSAGE, PARAPHRASES, RecipeRequest, Training, register_recipe
 
 # Rewordings of a fact sentence for the 'lm' method's paraphrase augmentation.
 SENTENCE_PARAPHRASES = (
@@ -30,14 +30,22 @@ SENTENCE_PARAPHRASES = (
 )
 
 
-@register_recipe("chat", "supervised question -> answer turns, the blog's fine-tune", knowledge=True)
+@register_recipe(
+    "chat",
+    "supervised question -> answer turns, the blog's fine-tune",
+    knowledge=True,
+    augmentation=PARAPHRASES,
+)
 def chat(request: RecipeRequest) -> list[Training]:
     rows = knowledge_rows(request.knowledge.facts, "chat", request.train.paraphrases)
     return [Training(rows, replace(request.train, method="chat"))]
 
 
 @register_recipe(
-    "lm", "next-token training on the knowledge text: passages or fact sentences", knowledge=True
+    "lm",
+    "next-token training on the knowledge text: passages or fact sentences",
+    knowledge=True,
+    augmentation=PARAPHRASES,
 )
 def lm(request: RecipeRequest) -> list[Training]:
     if request.knowledge.has_documents:
@@ -52,6 +60,7 @@ def lm(request: RecipeRequest) -> list[Training]:
     "next-token training on the knowledge text mixed with the question -> answer turns, written out "
     "in the chat template (the model keeps answering in its chat format)",
     knowledge=True,
+    augmentation=PARAPHRASES,
 )
 def lm_chat(request: RecipeRequest) -> list[Training]:
     rows = lm(request)[0].rows + chat(request)[0].rows
@@ -63,6 +72,7 @@ def lm_chat(request: RecipeRequest) -> list[Training]:
     "next-token training on the knowledge text plus question -> answer pairs a generator model wrote "
     "from every passage (generator:), kept when the checks pass; never the evaluated questions",
     knowledge=True,
+    augmentation=PAIRS_PER_PASSAGE,
 )
 def qa_gen(request: RecipeRequest) -> list[Training]:
     kept = [pair for pair in request.generated_qa() if pair.kept]
