@@ -16,7 +16,7 @@ def test_there_are_configs():
 def test_every_config_loads(path):
     from ftvsrag.sweep import SweepConfig, load_sweep_config
 
-    if path.name == "sweep.yaml":
+    if path.name.startswith("sweep"):
         config = load_sweep_config(path)
         assert isinstance(config, SweepConfig) and config.grid.epochs
         assert config.experiment.name
