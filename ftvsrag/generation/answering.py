@@ -38,6 +38,8 @@ class AnswerRuntime:
     limits: BatchLimits
     source: ModelRuntime | None = None
     """Where the followers of a team load the model from (unused alone)."""
+    desc: str = "answering"
+    """The progress bar's label."""
 
 
 def answer(inputs: AnswerInputs, runtime: AnswerRuntime, out: Path, scratch: Path) -> Answers:
@@ -51,7 +53,7 @@ def answer(inputs: AnswerInputs, runtime: AnswerRuntime, out: Path, scratch: Pat
         inputs.conversations,
         runtime.limits,
         inputs.max_new_tokens,
-        desc="answering",
+        desc=runtime.desc,
         team=team,
     )
     return Answers(

@@ -64,7 +64,7 @@ class QAWriter:
             model_id = (model_sha256(reference, self.cache_dir), *run.model_id[1:])
             tokenizer = load_tokenizer(reference)
         models = AnsweringModels(lambda: load_model(reference, run.plan))
-        return model_id, AnswerRuntime(models, tokenizer, self.limits)
+        return model_id, AnswerRuntime(models, tokenizer, self.limits, desc="writing questions")
 
     def summary(self) -> dict:
         """What results.json and the report say about the pairs."""
