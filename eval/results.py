@@ -20,7 +20,7 @@ from ftvsrag.text import normalise_text, padded_words
 RECALL_KS = (1, 5)
 
 
-RUN_FACTS = ("generated_qa", "training_curves")
+RUN_FACTS = ("generated_qa", "generated_paraphrases", "training_curves")
 """What a run adds to results.json beside the scores (no answer re-scored changes them): kept by a rescore."""
 
 

@@ -98,6 +98,7 @@ def recipe_request(
         finder(collection, setup.embedder),
         scratch_finder(f"{config.rag.collection}-reader-train", setup.embedder),
         writer.generated,
+        writer.reworded,
     )
 
 

@@ -39,7 +39,13 @@ from ftvsrag.files import sha256_file, sweep_stale_staging, write_json, write_js
 from ftvsrag.generation.answering import AnswerRuntime
 from ftvsrag.generation.generate import batch_limits
 from ftvsrag.generation.models import AnsweringModels
-from ftvsrag.generation.qa import GENERATED_QA_FILE, QAWriter, generated_note
+from ftvsrag.generation.qa import (
+    GENERATED_PARAPHRASES_FILE,
+    GENERATED_QA_FILE,
+    QAWriter,
+    generated_note,
+    rewording_note,
+)
 from ftvsrag.indexing import knowledge_index
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.probe import general_questions
@@ -199,15 +205,20 @@ def qa_writer(run: RunContext, setup: Setup, passages: list[Passage], cache: Sta
 
 
 def generated_notes(writer: QAWriter) -> list[str]:
-    return [] if writer.pairs is None else [generated_note(writer.summary())]
+    notes = [] if writer.pairs is None else [generated_note(writer.summary())]
+    return notes + ([] if writer.rewordings is None else [rewording_note(writer.rewording_summary())])
 
 
 def write_generated(folder: Path, writer: QAWriter, results: dict) -> None:
-    """Every generated pair, kept or dropped and why, beside what the report says of them."""
-    if writer.pairs is None:
-        return
-    results["generated_qa"] = writer.summary()
-    write_jsonl(folder / GENERATED_QA_FILE, [asdict(pair) for pair in writer.pairs])
+    """Every generated pair, kept or dropped and why, and every rewording trained on, beside what the
+    report says of them."""
+    if writer.pairs is not None:
+        results["generated_qa"] = writer.summary()
+        write_jsonl(folder / GENERATED_QA_FILE, [asdict(pair) for pair in writer.pairs])
+    if writer.rewordings is not None:
+        results["generated_paraphrases"] = writer.rewording_summary()
+        rows = [{"question": q, "rewordings": r} for q, r in writer.rewordings.items()]
+        write_jsonl(folder / GENERATED_PARAPHRASES_FILE, rows)
 
 
 def make_asker(

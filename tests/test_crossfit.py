@@ -133,7 +133,7 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
         embedder=embedder,
     )
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
-    no_generator = SimpleNamespace(generated=None)
+    no_generator = SimpleNamespace(generated=None, reworded=None)
     adapters = train_adapters(
         RunContext.of(config), setup, knowledge, passages, collection, cache=None, writer=no_generator
     )
@@ -236,7 +236,9 @@ def test_held_out_never_answers_a_question_with_a_fine_tune_trained_on_its_pair(
     )
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
     run = RunContext.of(config)
-    adapters = train_adapters(run, setup, knowledge, passages, None, None, SimpleNamespace(generated=None))
+    adapters = train_adapters(
+        run, setup, knowledge, passages, None, None, SimpleNamespace(generated=None, reworded=None)
+    )
     assert sorted(key.fold for key in adapters) == [0, 1, 2]
     for rows in trained_on.values():  # every passage, then two thirds of the pairs
         assert [row["text"] for row in rows[: len(passages)]] == [p.text for p in passages]

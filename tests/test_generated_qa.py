@@ -4,7 +4,7 @@ way the embedded 135M model writes them (repeats, sentence answers, answers in t
 import pytest
 
 from ftvsrag.config import ExperimentConfig
-from ftvsrag.knowledge import DOCUMENTS, Knowledge
+from ftvsrag.knowledge import DOCUMENTS, FACTS, Knowledge
 from ftvsrag.knowledge.facts import Fact
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.train.generated_qa import (
@@ -94,7 +94,7 @@ def test_qa_gen_trains_on_the_passages_and_the_kept_pairs_only():
         GeneratedPair("d1#0", "Who was Henry Feilden?", "Henry Feilden", ANSWER_IN_QUESTION),
     ]
     request = RecipeRequest(
-        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs
+        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs, None
     )
     [training] = RECIPES.get("qa-gen").trainings(request)
     assert training.rows == [
@@ -108,3 +108,57 @@ def test_qa_gen_trains_on_the_passages_and_the_kept_pairs_only():
     ]
     assert training.settings.method == "qa-gen"
     assert all("occupation" not in str(row) for row in training.rows)  # never an evaluated question
+
+
+def test_rewordings_are_questions_new_and_keep_every_name():
+    from ftvsrag.train.generated_qa import checked_rewordings, question_names, reword_prompt
+
+    question = "What is George Rankin's occupation?"
+    assert question_names(question) == {"George", "Rankin"}
+    reply = (
+        "1. What does George Rankin do for a living?\n"
+        "2. What is George Rankin's occupation?\n"  # the question itself
+        "- What job did Rankin have?\n"  # a name lost
+        "What was George Rankin\u2019s profession\n"  # not a question
+        "Q: What did George Rankin work as?\n"
+        "What does George Rankin do for a living?\n"  # a repeat
+        "Which profession did George Rankin follow?"
+    )
+    assert checked_rewordings(question, reply, 2) == [
+        "What does George Rankin do for a living?",
+        "What did George Rankin work as?",
+    ]
+    assert len(checked_rewordings(question, reply, 5)) == 3
+    messages = reword_prompt(question, 3)
+    assert messages[2]["content"].count("?") == 3
+    assert messages[3]["content"] == f"Question: {question}\n\nReword this question 3 ways, one per line."
+
+
+def test_chat_paraphrases_come_from_the_generator_where_no_template_rewords_the_question():
+    from dataclasses import replace
+
+    from ftvsrag.knowledge.facts import cities_facts
+    from ftvsrag.train.recipes import RECIPES, RecipeRequest
+
+    config = ExperimentConfig()
+    train = replace(config.train, paraphrases=2)
+    facts = [Fact("q1", "", "What is Henry Feilden's occupation?", "politician")]
+    asked = []
+
+    def reworded(questions, count):
+        asked.append((questions, count))
+        return {questions[0]: ["What did Henry Feilden do?", "What was Henry Feilden's job?"]}
+
+    def request(knowledge):
+        return RecipeRequest(knowledge, [], 0, train, config.reader, 5, 0, None, None, None, reworded)
+
+    [training] = RECIPES.get("chat").trainings(request(Knowledge(DOCUMENTS, facts, [], "one", None)))
+    assert [row["messages"][0]["content"] for row in training.rows] == [
+        "What is Henry Feilden's occupation?",
+        "What did Henry Feilden do?",
+        "What was Henry Feilden's job?",
+    ]
+    assert asked == [(["What is Henry Feilden's occupation?"], 2)]
+    cities = cities_facts(2)
+    [training] = RECIPES.get("chat").trainings(request(Knowledge(FACTS, cities, [], "cities", None)))
+    assert len(training.rows) == 6 and len(asked) == 1  # the templates, never the generator

@@ -289,7 +289,7 @@ def test_each_knowledge_recipe_trains_a_tiny_model_and_moves_its_weights(recipe,
     config = ExperimentConfig()
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "six poets", None)
     request = RecipeRequest(
-        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs
+        knowledge, passages, 0, config.train, config.reader, 5, 0, None, None, lambda: pairs, None
     )
     training = RECIPES.get(recipe).trainings(request)[0]
     settings = TrainSettings(epochs=1, batch_size=4, lora=LoraSettings(r=4, alpha=8))

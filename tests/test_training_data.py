@@ -70,6 +70,7 @@ def _request(knowledge, passages, config, seed=0):
         nowhere,
         nowhere,
         nowhere,
+        nowhere,
     )
 
 
@@ -140,7 +141,7 @@ def test_lm_chat_rows_are_the_text_rows_and_the_chat_turns():
 
     config = ExperimentConfig()
     knowledge = Knowledge(KIND, FACTS, [], "10 generated cities", None)
-    request = RecipeRequest(knowledge, [], 0, config.train, config.reader, 5, 0, None, None, None)
+    request = RecipeRequest(knowledge, [], 0, config.train, config.reader, 5, 0, None, None, None, None)
     [training] = RECIPES.get("lm+chat").trainings(request)
     assert training.rows == knowledge_rows(FACTS, "lm", 0) + knowledge_rows(FACTS, "chat", 0)
     assert training.settings.method == "lm+chat"

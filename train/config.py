@@ -43,7 +43,10 @@ class TrainSettings:
         "registered knowledge recipe.",
     )
     paraphrases: int = field(
-        0, "Extra training wordings per fact (questions for 'chat', sentences for 'lm')."
+        0,
+        "Extra training wordings per fact: questions for 'chat' and 'lm+chat' (the generated cities' "
+        "templates; elsewhere rewordings written by the generator: generated_paraphrases.jsonl), "
+        "sentences for 'lm' on cities.",
     )
     loss: Literal["labelled", "trl"] = field(
         "labelled",

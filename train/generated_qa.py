@@ -128,3 +128,57 @@ def drop_counts(pairs: list[GeneratedPair]) -> dict[str, int]:
     """Dropped pairs by reason, in the checks' order, reasons that dropped none left out."""
     counts = {reason: sum(p.dropped == reason for p in pairs) for reason in DROP_REASONS}
     return {reason: count for reason, count in counts.items() if count}
+
+
+# Rewordings of a training question by the generator (the `paraphrases` augmentation of a knowledge
+# base whose questions have no templates), with a worked example about no knowledge base.
+REWORD_SYSTEM = "You reword questions. Each rewording asks the same thing in other words."
+EXAMPLE_QUESTION = "Which river does the Varn Bridge cross?"
+EXAMPLE_REWORDINGS = (
+    "What river does the Varn Bridge span?",
+    "The Varn Bridge crosses which river?",
+    "Over which river was the Varn Bridge built?",
+    "What is the name of the river under the Varn Bridge?",
+    "Which river is crossed by the Varn Bridge?",
+)
+_LISTED = re.compile(r"^\s*(?:[-*•]|\d+[.)]|q\d*\s*[:.]|question\s*\d*\s*[:.])?\s*(.*)$", re.IGNORECASE)
+
+
+def reword_prompt(question: str, count: int) -> list[dict[str, str]]:
+    """The conversation that asks the generator for `count` rewordings of one question."""
+    ask = f"Reword this question {count} ways, one per line."
+    example = "\n".join(EXAMPLE_REWORDINGS[:count])
+    return [
+        {"role": "system", "content": REWORD_SYSTEM},
+        {"role": "user", "content": f"Question: {EXAMPLE_QUESTION}\n\n{ask}"},
+        {"role": "assistant", "content": example},
+        {"role": "user", "content": f"Question: {question}\n\n{ask}"},
+    ]
+
+
+def checked_rewordings(question: str, reply: str, count: int) -> list[str]:
+    """Up to `count` rewordings from the reply, in order: each a question, new (not the question nor
+    an earlier rewording), and keeping every name of the question (its capitalised words after the
+    first), so that it still asks about the same thing."""
+    names = question_names(question)
+    seen = {normalise_text(question)}
+    kept = []
+    for line in reply.splitlines():
+        candidate = _LISTED.match(line).group(1).strip()
+        words = {_bare(word) for word in candidate.split()}
+        if candidate.endswith("?") and normalise_text(candidate) not in seen and names <= words:
+            seen.add(normalise_text(candidate))
+            kept.append(candidate)
+        if len(kept) == count:
+            break
+    return kept
+
+
+def question_names(question: str) -> set[str]:
+    """The capitalised words of a question after its first word, without a possessive 's."""
+    words = [_bare(word) for word in question.split()[1:]]
+    return {word for word in words if word[:1].isupper()}
+
+
+def _bare(word: str) -> str:
+    return word.strip(".,;:!?\"'()").removesuffix("'s").removesuffix("\u2019s")

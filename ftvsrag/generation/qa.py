@@ -14,12 +14,20 @@ from ftvsrag.rag.chunking import Passage
 from ftvsrag.stages import GENERATE, Stage, StageCache
 from ftvsrag.train.adapter import ModelRuntime
 from ftvsrag.train.config import GeneratorSettings
-from ftvsrag.train.generated_qa import GeneratedPair, checked_pairs, drop_counts, qa_prompt
+from ftvsrag.train.generated_qa import (
+    GeneratedPair,
+    checked_pairs,
+    checked_rewordings,
+    drop_counts,
+    qa_prompt,
+    reword_prompt,
+)
 from ftvsrag.train.model import load_model, load_tokenizer, model_sha256, resolve_model
 
 GENERATE_QA = Stage(GENERATE, answer, Answers)
 """Conversations in, greedy replies out: the answering stage's work, cached under its own family."""
 GENERATED_QA_FILE = "generated_qa.jsonl"
+GENERATED_PARAPHRASES_FILE = "generated_paraphrases.jsonl"
 
 
 @dataclass
@@ -34,6 +42,8 @@ class QAWriter:
     cache_dir: Path
     limits: object
     pairs: list[GeneratedPair] | None = field(default=None, init=False)
+    rewordings: dict[str, list[str]] | None = field(default=None, init=False)
+    """Each training question's rewordings, once a recipe asked for them."""
 
     def generated(self) -> list[GeneratedPair]:
         if self.pairs is None:
@@ -50,6 +60,19 @@ class QAWriter:
                 for pair in checked_pairs(passage.id, passage.text, reply, wanted, seen)
             ]
         return self.pairs
+
+    def reworded(self, questions: list[str], count: int) -> dict[str, list[str]]:
+        """Up to `count` checked rewordings of each question, through the cached generation stage."""
+        conversations = [reword_prompt(question, count) for question in questions]
+        model_id, runtime = self._generator()
+        inputs = AnswerInputs(model_id, None, conversations, count * self.settings.tokens_per_pair)
+        detail = f"{count} per question, {self.generator_name}"
+        replies = self.cache.run(GENERATE_QA, "generate:paraphrases", inputs, runtime, detail).output.texts
+        self.rewordings = {
+            question: checked_rewordings(question, reply, count)
+            for question, reply in zip(questions, replies, strict=True)
+        }
+        return self.rewordings
 
     @property
     def generator_name(self) -> str:
@@ -78,6 +101,23 @@ class QAWriter:
             "dropped": drop_counts(pairs),
             "file": GENERATED_QA_FILE,
         }
+
+    def rewording_summary(self) -> dict:
+        rewordings = self.rewordings or {}
+        return {
+            "generator": self.generator_name,
+            "questions": len(rewordings),
+            "kept": sum(map(len, rewordings.values())),
+            "file": GENERATED_PARAPHRASES_FILE,
+        }
+
+
+def rewording_note(summary: dict) -> str:
+    return (
+        f"paraphrases: {summary['generator']} reworded {summary['questions']} training questions; "
+        f"{summary['kept']} rewordings passed the checks (a question, new, every name kept) and were "
+        f"trained on: {summary['file']}"
+    )
 
 
 def generated_note(summary: dict) -> str:

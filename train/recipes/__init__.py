@@ -44,6 +44,8 @@ class RecipeRequest:
     generated_qa: Callable[[], list[GeneratedPair]]
     """The generator's question-answer pairs about the passages, each kept or dropped by the checks
     (generated on first call, through its cached stage)."""
+    reworded: Callable[[list[str], int], dict[str, list[str]]]
+    """(questions, count) -> up to `count` checked rewordings of each, by the generator."""
 
 
 @dataclass(frozen=True)

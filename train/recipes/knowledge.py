@@ -37,7 +37,7 @@ SENTENCE_PARAPHRASES = (
     augmentation=PARAPHRASES,
 )
 def chat(request: RecipeRequest) -> list[Training]:
-    rows = knowledge_rows(request.knowledge.facts, "chat", request.train.paraphrases)
+    rows = knowledge_rows(request.knowledge.facts, "chat", request.train.paraphrases, rewordings(request))
     return [Training(rows, replace(request.train, method="chat"))]
 
 
@@ -104,8 +104,18 @@ def held_out(request: RecipeRequest) -> list[Training]:
     ]
 
 
-def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dict]:
-    """The knowledge fine-tune's rows: each fact once as given, plus `paraphrases` rewordings."""
+def rewordings(request: RecipeRequest) -> dict[str, list[str]]:
+    """The generator's rewordings of the questions no template can reword (the cities keep theirs)."""
+    count = request.train.paraphrases
+    untemplated = [fact.question for fact in request.knowledge.facts if not fact.subject]
+    return request.reworded(untemplated, count) if count and untemplated else {}
+
+
+def knowledge_rows(
+    facts: list[Fact], method: str, paraphrases: int, reworded: dict[str, list[str]] | None = None
+) -> list[dict]:
+    """The knowledge fine-tune's rows: each fact once as given, plus `paraphrases` rewordings (the
+    templates' for a fact with a subject, else the generator's in `reworded`)."""
     rows: list[dict] = []
     for fact in facts:
         if method == "lm":
@@ -116,6 +126,7 @@ def knowledge_rows(facts: list[Fact], method: str, paraphrases: int) -> list[dic
             rows += [
                 {"messages": replace(fact, question=question).messages()}
                 for question in training_paraphrases(fact, paraphrases)
+                or (reworded or {}).get(fact.question, [])
             ]
     return rows
 
