@@ -333,6 +333,8 @@ def _fine_tune_sentence(
         "lm": " (continued pre-training on the documents)",
         "chat": " (question -> answer turns)",
         "lm+chat": " (continued pre-training mixed with question -> answer turns)",
+        "qa-gen": " (the passages and question -> answer pairs generated from them)",
+        "held-out": " (cross-fitted: the passages and the other folds' question -> answer turns)",
     }
     sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {pct(ft['accuracy'])} correctly"
     if ft.get("top_answer_share", 0) * ft["n"] >= 2:  # an answer given more than once
