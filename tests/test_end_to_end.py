@@ -22,6 +22,7 @@ RUN_FILES = [
     "report.md",
     "results.json",
     "run.log",
+    "training.png",
 ]
 ARMS = ["base", "ft", "rag", "ft+rag", "reader+rag"]
 
@@ -84,6 +85,14 @@ def test_every_file_of_the_run_exists_and_parses(slice_run):
     assert {p["arm"] for p in results["frontier"]["points"]} == set(ARMS)
     assert all(p["flops"] > 0 for p in results["frontier"]["points"])
     assert results["verdict"]["decision"] == "Retrieve"  # ten cities: retrieval knows, ft does not
+    # Every adapter's loss curve: its first step, every train.logging_steps (5), and its last.
+    curves = results["training_curves"]
+    manifest = json.loads((slice_run / "manifest.json").read_text())
+    assert set(curves) == {"ft", "reader"}
+    for name, curve in curves.items():
+        assert curve[0][0] == 1 and curve[-1][0] == manifest["training"][name]["steps"]
+        assert all(loss > 0 for _, loss in curve)
+    assert (slice_run / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow

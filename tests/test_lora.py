@@ -320,3 +320,20 @@ def test_reporting_logs_move_beside_the_adapter_and_nothing_else_does(tmp_path):
     assert reporting_integrations("none") == ["none"]
     assert reporting_integrations(" tensorboard, trackio ") == ["tensorboard", "trackio"]
     assert reporting_integrations(["tensorboard"]) == ["tensorboard"]
+
+
+def test_the_curve_runs_from_the_first_step_to_the_last_whatever_logging_steps_says(
+    smollm2_tokenizer, tmp_path
+):
+    rows = [{"messages": r["messages"]} for r in cities_records(14)]
+    settings = TrainSettings(epochs=1, batch_size=2, logging_steps=5, lora=LoraSettings(r=4, alpha=8))
+    report = train_lora(
+        tiny_llama(smollm2_tokenizer, tmp_path / "tiny"),
+        smollm2_tokenizer,
+        rows,
+        settings,
+        plan_device("cpu", "float32"),
+        0,
+        tmp_path / "a",
+    )
+    assert report.steps == 7 and [step for step, _ in report.losses] == [1, 5, 7]

@@ -247,6 +247,7 @@ def sft_config(
         weight_decay=settings.weight_decay,
         lr_scheduler_type="linear",
         logging_steps=settings.logging_steps,
+        logging_first_step=True,  # with LogLastStep, a curve from the first step to the last
         save_strategy="steps" if checkpoints else "no",
         save_steps=max(settings.save_steps, 1),
         save_total_limit=1,
