@@ -142,21 +142,7 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
     assert set().union(*trained_on.values()) == {f.question for f in facts}
 
     answered_by: dict[str, str] = {}
-
-    def run(stage, label, inputs, runtime, detail):
-        for conversation in inputs.conversations:
-            answered_by[_question_of({"messages": conversation})] = inputs.adapter_sha256
-        count = len(inputs.conversations)
-        return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
-
-    asker = Asker(
-        AskSettings.of(config, 5),
-        ("m", "cpu", "float32"),
-        SimpleNamespace(run=run),
-        runtime=None,
-        adapters=adapters,
-        document_of={p.id: p.document_id for p in passages},
-    )
+    asker = _recording_asker(config, adapters, passages, answered_by, lambda c: _question_of({"messages": c}))
     questions = train_questions(facts)
     contexts = {"hybrid": [[(passages[0].id, passages[0].text)] for _ in questions]}
     records = asker.ask(config.resolve_arm(READER_RAG), 0, questions, contexts)
@@ -165,6 +151,25 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
     for question, sha in answered_by.items():
         assert question not in trained_on[sha]
     assert len(set(answered_by.values())) == 3
+
+
+def _recording_asker(config, adapters, passages, answered_by: dict[str, str], question_of) -> Asker:
+    """An asker whose answering stage records which adapter each question went to (no model)."""
+
+    def run(stage, label, inputs, runtime, detail):
+        for conversation in inputs.conversations:
+            answered_by[question_of(conversation)] = inputs.adapter_sha256
+        count = len(inputs.conversations)
+        return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
+
+    return Asker(
+        AskSettings.of(config, 5),
+        ("m", "cpu", "float32"),
+        SimpleNamespace(run=run),
+        runtime=None,
+        adapters=adapters,
+        document_of={p.id: p.document_id for p in passages},
+    )
 
 
 def _question_of(row: dict) -> str:
@@ -245,21 +250,7 @@ def test_held_out_never_answers_a_question_with_a_fine_tune_trained_on_its_pair(
         assert len(rows) - len(passages) == 6
 
     answered_by: dict[str, str] = {}
-
-    def run_stage(stage, label, inputs, runtime, detail):
-        for conversation in inputs.conversations:
-            answered_by[conversation[-1]["content"]] = inputs.adapter_sha256
-        count = len(inputs.conversations)
-        return SimpleNamespace(output=Answers(["x"] * count, [1] * count, [1] * count))
-
-    asker = Asker(
-        AskSettings.of(config, 5),
-        ("m", "cpu", "float32"),
-        SimpleNamespace(run=run_stage),
-        runtime=None,
-        adapters=adapters,
-        document_of={p.id: p.document_id for p in passages},
-    )
+    asker = _recording_asker(config, adapters, passages, answered_by, lambda c: c[-1]["content"])
     asker.ask(config.resolve_arm("ft"), 0, train_questions(facts), {})
     assert {question for question in answered_by} == {f.question for f in facts}
     for fact in facts:
