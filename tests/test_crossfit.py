@@ -128,10 +128,7 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
         return TrainedAdapter(sha, Path(sha), None, training.answers)
 
     monkeypatch.setattr(adapters_module, "train_adapter", train_adapter)
-    setup = SimpleNamespace(
-        model=SimpleNamespace(model_id=("m", "cpu", "float32"), train_id=("m", "cpu", "float32"), team=SOLO),
-        embedder=embedder,
-    )
+    setup = _stub_setup(embedder)
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
     no_generator = SimpleNamespace(generated=None, reworded=None)
     adapters = train_adapters(
@@ -151,6 +148,14 @@ def test_cross_fitting_never_answers_a_question_with_a_reader_trained_on_it(tmp_
     for question, sha in answered_by.items():
         assert question not in trained_on[sha]
     assert len(set(answered_by.values())) == 3
+
+
+def _stub_setup(embedder) -> SimpleNamespace:
+    """What train_adapters reads of a Setup, with no model (training itself is stubbed)."""
+    model_id = ("m", "cpu", "float32")
+    return SimpleNamespace(
+        model=SimpleNamespace(model_id=model_id, train_id=model_id, team=SOLO), embedder=embedder
+    )
 
 
 def _recording_asker(config, adapters, passages, answered_by: dict[str, str], question_of) -> Asker:
@@ -235,10 +240,7 @@ def test_held_out_never_answers_a_question_with_a_fine_tune_trained_on_its_pair(
         return TrainedAdapter(sha, Path(sha), None, training.answers)
 
     monkeypatch.setattr(adapters_module, "train_adapter", train_adapter)
-    setup = SimpleNamespace(
-        model=SimpleNamespace(model_id=("m", "cpu", "float32"), train_id=("m", "cpu", "float32"), team=SOLO),
-        embedder=None,
-    )
+    setup = _stub_setup(None)
     knowledge = Knowledge(DOCUMENTS, facts, [object()], "test", None)
     run = RunContext.of(config)
     adapters = train_adapters(
