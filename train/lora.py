@@ -37,8 +37,8 @@ class TrainingReport:
     """The largest change of any trained weight (0: the adapter is what it was before training;
     None: not measured, a cache entry from before it was)."""
     losses: list[list[float]] = field(default_factory=list)
-    """[step, training loss] every `logging_steps` steps, from the trainer's log history (empty: a
-    cache entry from before curves were kept)."""
+    """[step, training loss] at the first step, every `logging_steps` steps and the last, from the
+    trainer's log history (empty: a cache entry from before curves were kept)."""
 
     @property
     def weights_changed(self) -> bool:

@@ -6,9 +6,11 @@ so that a change to the checks never needs the generation again."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ftvsrag.generation.answering import AnswerInputs, AnswerRuntime, Answers, answer
+from ftvsrag.generation.generate import BatchLimits
 from ftvsrag.generation.models import AnsweringModels
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.stages import GENERATE, Stage, StageCache
@@ -40,7 +42,7 @@ class QAWriter:
     passages: list[Passage]
     cache: StageCache
     cache_dir: Path
-    limits: object
+    limits: BatchLimits
     pairs: list[GeneratedPair] | None = field(default=None, init=False)
     rewordings: dict[str, list[str]] | None = field(default=None, init=False)
     """Each training question's rewordings, once a recipe asked for them."""
@@ -49,10 +51,7 @@ class QAWriter:
         if self.pairs is None:
             wanted = self.settings.pairs_per_passage
             conversations = [qa_prompt(p.text, wanted) for p in self.passages]
-            model_id, runtime = self._generator()
-            inputs = AnswerInputs(model_id, None, conversations, wanted * self.settings.tokens_per_pair)
-            detail = f"{wanted} per passage, {self.generator_name}"
-            replies = self.cache.run(GENERATE_QA, "generate:qa", inputs, runtime, detail).output.texts
+            replies = self._replies("generate:qa", conversations, wanted, f"{wanted} per passage")
             seen: set[str] = set()
             self.pairs = [
                 pair
@@ -64,10 +63,7 @@ class QAWriter:
     def reworded(self, questions: list[str], count: int) -> dict[str, list[str]]:
         """Up to `count` checked rewordings of each question, through the cached generation stage."""
         conversations = [reword_prompt(question, count) for question in questions]
-        model_id, runtime = self._generator()
-        inputs = AnswerInputs(model_id, None, conversations, count * self.settings.tokens_per_pair)
-        detail = f"{count} per question, {self.generator_name}"
-        replies = self.cache.run(GENERATE_QA, "generate:paraphrases", inputs, runtime, detail).output.texts
+        replies = self._replies("generate:paraphrases", conversations, count, f"{count} per question")
         self.rewordings = {
             question: checked_rewordings(question, reply, count)
             for question, reply in zip(questions, replies, strict=True)
@@ -78,8 +74,19 @@ class QAWriter:
     def generator_name(self) -> str:
         return self.settings.model or "the run's model"
 
+    def _replies(self, label: str, conversations: list[list[dict]], items: int, detail: str) -> list[str]:
+        """The generator's greedy reply to each conversation, `items` answers long at most, through
+        the cached generation stage."""
+        model_id, runtime = self._generator
+        inputs = AnswerInputs(model_id, None, conversations, items * self.settings.tokens_per_pair)
+        return self.cache.run(
+            GENERATE_QA, label, inputs, runtime, f"{detail}, {self.generator_name}"
+        ).output.texts
+
+    @cached_property
     def _generator(self) -> tuple[tuple[str, str, str], AnswerRuntime]:
-        """The generator's identity (weights hash, device, dtype) and how to run it, loaded lazily."""
+        """The generator's identity (weights hash, device, dtype) and how to run it (the model loads
+        on first generation); resolved once per run, however many recipes ask."""
         run = self.run_model
         reference, model_id, tokenizer = run.model, run.model_id, run.tokenizer
         if self.settings.model:
