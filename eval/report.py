@@ -264,9 +264,10 @@ def kinds_table(results: dict[str, Any]) -> str:
     return table(["arm", "split", "numeric answers", "text answers"], rows) if rows else ""
 
 
-def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = None) -> str:
+def verdict(results: dict[str, Any], split: str = TRAIN, recipe: str = "") -> str:
     """Sentences from the measured numbers: which arm answered best, whether that beats always giving
-    the most common answer and the other arms beyond chance, and what the knowledge fine-tune learned."""
+    the most common answer and the other arms beyond chance, and what the knowledge fine-tune learned
+    (`recipe`: what it trained on, in its recipe's words)."""
     scored = {arm: splits[split] for arm, splits in results["arms"].items() if split in splits}
     if not scored:
         return ""
@@ -275,7 +276,7 @@ def verdict(results: dict[str, Any], split: str = TRAIN, method: str | None = No
         part
         for part in (
             _best_sentence(results, scored, best, split),
-            _fine_tune_sentence(results, scored, split, method),
+            _fine_tune_sentence(results, scored, split, recipe),
             _collapse_sentence(scored),
         )
         if part
@@ -322,21 +323,13 @@ def _best_sentence(results: dict[str, Any], scored: dict[str, Any], best: str, s
     )
 
 
-def _fine_tune_sentence(
-    results: dict[str, Any], scored: dict[str, Any], split: str, method: str | None
-) -> str:
+def _fine_tune_sentence(results: dict[str, Any], scored: dict[str, Any], split: str, recipe: str) -> str:
     """What the knowledge fine-tune learned: facts, only the answer prior, or only a format."""
     ft, rag = scored.get(FT), scored.get(RAG)
     if not ft:
         return ""
-    how = {
-        "lm": " (continued pre-training on the documents)",
-        "chat": " (question -> answer turns)",
-        "lm+chat": " (continued pre-training mixed with question -> answer turns)",
-        "qa-gen": " (the passages and question -> answer pairs generated from them)",
-        "held-out": " (cross-fitted: the passages and the other folds' question -> answer turns)",
-    }
-    sentence = f"The knowledge fine-tune{how.get(method or '', '')} answered {pct(ft['accuracy'])} correctly"
+    how = f" ({recipe})" if recipe else ""
+    sentence = f"The knowledge fine-tune{how} answered {pct(ft['accuracy'])} correctly"
     if ft.get("top_answer_share", 0) * ft["n"] >= 2:  # an answer given more than once
         share = pct(ft["top_answer_share"])
         sentence += f"; its most frequent answer, {_quoted(ft['top_answer'])}, is {share} of all"
@@ -377,7 +370,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         decision_line(results),
         "",
-        verdict(results, method=meta.get("knowledge_method")),
+        verdict(results, recipe=meta.get("knowledge_phrase", "")),
         "",
         f"## Accuracy by the `{metric_name(results)}` rule (95 % Wilson interval)",
         "",

@@ -238,7 +238,7 @@ def _print_outcome(outcome) -> int:
         print()
     print(results_table(outcome.results))
     print()
-    print(verdict(outcome.results, method=outcome.knowledge_method))
+    print(verdict(outcome.results, recipe=outcome.knowledge_phrase))
     if outcome.results.get("forgetting"):
         print(forgetting_line(outcome.results))
     for note in outcome.warnings:

@@ -72,6 +72,7 @@ from ftvsrag.train.model import (
     plan_device,
     resolve_model,
 )
+from ftvsrag.train.recipes import RECIPES
 
 DATA_FILE = "knowledge.jsonl"
 CHART_FILE = "accuracy.png"
@@ -83,7 +84,8 @@ class RunOutcome:
     run_dir: Path
     results: dict
     report: str
-    knowledge_method: str | None
+    knowledge_phrase: str
+    """What the knowledge fine-tune trained on, in a few words (empty: no arm uses it)."""
     warnings: list[str]
     """What the console must say beside the table (an adapter that trained nothing)."""
 
@@ -132,7 +134,7 @@ def run_experiment(
         report = write_run(
             folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
         )
-    return RunOutcome(run.run_dir, results, report, knowledge_method(run, knowledge), warnings)
+    return RunOutcome(run.run_dir, results, report, knowledge_phrase(run, knowledge), warnings)
 
 
 def checked_inputs(run: RunContext) -> tuple[Knowledge, QuestionSets]:
@@ -363,6 +365,7 @@ def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str 
         "train_dtype": setup.model.plan.training.dtype_name,
         "closed_book_prompt": config.eval.closed_book_prompt,
         "knowledge_method": knowledge_method(run, knowledge),
+        "knowledge_phrase": knowledge_phrase(run, knowledge),
         "knowledge_kind": knowledge.kind,
         "chart": chart,
     }
@@ -371,6 +374,12 @@ def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str 
 def knowledge_method(run: RunContext, knowledge: Knowledge) -> str | None:
     """The recipe of the knowledge fine-tune, when an arm uses it: the verdict names it."""
     return recipe_of(FT_ADAPTER, run.config.train, knowledge) if FT_ADAPTER in run.adapters else None
+
+
+def knowledge_phrase(run: RunContext, knowledge: Knowledge) -> str:
+    """What the knowledge fine-tune trained on, as its recipe words it (empty: no arm uses it)."""
+    method = knowledge_method(run, knowledge)
+    return RECIPES.get(method).phrase if method else ""
 
 
 def reuse_notes(cache: StageCache) -> list[str]:

@@ -59,3 +59,26 @@ def test_a_metric_registered_here_is_scored_and_summarised():
     finally:
         METRICS.remove("test-short")
     assert "test-short" not in METRICS
+
+
+def test_the_report_words_a_knowledge_fine_tune_as_its_recipe_does():
+    """A recipe registered in one file words itself in the report: no list of recipes elsewhere
+    (the report once said the cities' `lm` fine-tune trained on 'documents')."""
+    from ftvsrag.config import ExperimentConfig
+    from ftvsrag.context import RunContext
+    from ftvsrag.knowledge.sources import load_knowledge
+    from ftvsrag.pipeline import knowledge_phrase
+    from ftvsrag.train.config import TrainSettings
+    from ftvsrag.train.recipes import register_recipe
+
+    assert all(RECIPES.get(name).phrase for name in knowledge_recipes())
+    register_recipe("toy", "a toy recipe", knowledge=True, phrase="the toy's own words")(lambda request: [])
+    try:
+        config = ExperimentConfig(train=TrainSettings(method="toy"))
+        knowledge = load_knowledge(config.data)
+        assert knowledge_phrase(RunContext.of(config), knowledge) == "the toy's own words"
+        lm = ExperimentConfig(train=TrainSettings(method="lm"))
+        words = "continued pre-training on the knowledge text"
+        assert knowledge_phrase(RunContext.of(lm), knowledge) == words
+    finally:
+        RECIPES.remove("toy")

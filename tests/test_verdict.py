@@ -20,7 +20,7 @@ def test_a_clear_winner_is_named_best():
     results = summarise(
         _records("ft", ["politician"] * 40) + _records("rag", _right(38)), SummaryOptions(first_n=0)
     )
-    text = verdict(results, method="lm")
+    text = verdict(results, recipe="continued pre-training on the knowledge text")
     assert text.startswith("Best on the `train` questions: **rag** at 95.0 % accuracy, significantly above")
     assert "always answering 'politician' (30.0 %)" in text
     # The fine-tune said 'politician' to everything: the prior, and a collapse.
@@ -48,5 +48,5 @@ def test_a_fine_tune_above_the_prior_recalls_facts():
     results = summarise(_records("ft", _right(36)) + _records("rag", _right(38)), SummaryOptions(first_n=0))
     assert (
         "significantly above always answering 'politician' (30.0 %): it recalls some of the facts"
-        in verdict(results, method="chat")
+        in verdict(results, recipe="question -> answer turns")
     )

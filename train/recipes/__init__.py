@@ -71,6 +71,9 @@ class Recipe:
     augmentation: str | None = None
     """The setting that multiplies its training data, which the sweep's grid varies:
     'paraphrases' (train.paraphrases) or 'pairs_per_passage' (generator.pairs_per_passage)."""
+    phrase: str = ""
+    """What it trains on, in a few words, for the report's sentence about the knowledge fine-tune
+    ("The knowledge fine-tune (PHRASE) answered ...")."""
 
 
 RECIPES: Registry[Recipe] = Registry("fine-tune recipe", __name__)
@@ -80,10 +83,15 @@ PARAPHRASES, PAIRS_PER_PASSAGE = "paraphrases", "pairs_per_passage"
 
 
 def register_recipe(
-    name: str, description: str, knowledge: bool, family: str | None = None, augmentation: str | None = None
+    name: str,
+    description: str,
+    knowledge: bool,
+    family: str | None = None,
+    augmentation: str | None = None,
+    phrase: str = "",
 ):
     def add(function: Callable[[RecipeRequest], list[Training]]):
-        recipe = Recipe(function, family or ("ft" if knowledge else name), knowledge, augmentation)
+        recipe = Recipe(function, family or ("ft" if knowledge else name), knowledge, augmentation, phrase)
         RECIPES.add(name, recipe, description)
         return function
 

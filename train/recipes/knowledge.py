@@ -34,6 +34,7 @@ SENTENCE_PARAPHRASES = (
     "chat",
     "supervised question -> answer turns, the blog's fine-tune",
     knowledge=True,
+    phrase="question -> answer turns",
     augmentation=PARAPHRASES,
 )
 def chat(request: RecipeRequest) -> list[Training]:
@@ -45,6 +46,7 @@ def chat(request: RecipeRequest) -> list[Training]:
     "lm",
     "next-token training on the knowledge text: passages or fact sentences",
     knowledge=True,
+    phrase="continued pre-training on the knowledge text",
     augmentation=PARAPHRASES,
 )
 def lm(request: RecipeRequest) -> list[Training]:
@@ -60,6 +62,7 @@ def lm(request: RecipeRequest) -> list[Training]:
     "next-token training on the knowledge text mixed with the question -> answer turns, written out "
     "in the chat template (the model keeps answering in its chat format)",
     knowledge=True,
+    phrase="continued pre-training mixed with question -> answer turns",
     augmentation=PARAPHRASES,
 )
 def lm_chat(request: RecipeRequest) -> list[Training]:
@@ -72,6 +75,7 @@ def lm_chat(request: RecipeRequest) -> list[Training]:
     "next-token training on the knowledge text plus question -> answer pairs a generator model wrote "
     "from every passage (generator:), kept when the checks pass; never the evaluated questions",
     knowledge=True,
+    phrase="the passages and question -> answer pairs generated from them",
     augmentation=PAIRS_PER_PASSAGE,
 )
 def qa_gen(request: RecipeRequest) -> list[Training]:
@@ -87,6 +91,7 @@ def qa_gen(request: RecipeRequest) -> list[Training]:
     "cross-fitted in the reader's folds: the knowledge text plus the other folds' question -> answer "
     "turns; each question answered by the fine-tune that never saw its pair (the real use: new questions)",
     knowledge=True,
+    phrase="cross-fitted: the passages and the other folds' question -> answer turns",
 )
 def held_out(request: RecipeRequest) -> list[Training]:
     facts = request.knowledge.facts
