@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
@@ -13,8 +14,12 @@ from ftvsrag.eval.results import RUN_FACTS, SummaryOptions, summarise
 from ftvsrag.files import read_jsonl, write_json, write_jsonl, write_text_atomic
 
 
-def rescore_run(run_dir: Path, options: SummaryOptions) -> str:
-    """Rewrite answers.jsonl scores, results.json and report.md by `options`; return the report."""
+def rescore_run(
+    run_dir: Path, options: SummaryOptions, recipe_phrase: Callable[[str | None], str] = lambda _: ""
+) -> str:
+    """Rewrite answers.jsonl scores, results.json and report.md by `options`; return the report.
+    `recipe_phrase` words a knowledge fine-tune's recipe for a manifest that names only the recipe
+    (written before the manifest kept the phrase)."""
     answers = run_dir / "answers.jsonl"
     if not answers.is_file():
         raise UserInputError(f"{run_dir} is not a run folder: no answers.jsonl")
@@ -32,6 +37,7 @@ def rescore_run(run_dir: Path, options: SummaryOptions) -> str:
     )
     results |= {key: old[key] for key in RUN_FACTS if key in old}
     meta = manifest.get("report_meta") or {"name": run_dir.name}
+    meta.setdefault("knowledge_phrase", recipe_phrase(meta.get("knowledge_method")))
     write_frontier_chart(results, run_dir / FRONTIER_FILE)
     write_training_chart(results, run_dir / TRAINING_FILE)
     report = render_report(results, meta)

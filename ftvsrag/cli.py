@@ -263,10 +263,11 @@ def _sweep(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from ftvsrag.config import ExperimentConfig, load_config
     from ftvsrag.eval.rescore import rescore_run
+    from ftvsrag.train.recipes import recipe_phrase
 
     settings = args.run_dir / "config.yaml"
     config = load_config(settings) if settings.is_file() else ExperimentConfig()
-    print(rescore_run(args.run_dir, config.summary_options()))
+    print(rescore_run(args.run_dir, config.summary_options(), recipe_phrase))
     return 0
 
 

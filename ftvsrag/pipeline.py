@@ -72,7 +72,7 @@ from ftvsrag.train.model import (
     plan_device,
     resolve_model,
 )
-from ftvsrag.train.recipes import RECIPES
+from ftvsrag.train.recipes import recipe_phrase
 
 DATA_FILE = "knowledge.jsonl"
 CHART_FILE = "accuracy.png"
@@ -134,7 +134,8 @@ def run_experiment(
         report = write_run(
             folder, run, setup, knowledge, passages, adapters, records, results, cache.ledger, index
         )
-    return RunOutcome(run.run_dir, results, report, knowledge_phrase(run, knowledge), warnings)
+    phrase = recipe_phrase(knowledge_method(run, knowledge))
+    return RunOutcome(run.run_dir, results, report, phrase, warnings)
 
 
 def checked_inputs(run: RunContext) -> tuple[Knowledge, QuestionSets]:
@@ -357,6 +358,7 @@ def redacted(config: ExperimentConfig) -> ExperimentConfig:
 def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str | None) -> dict:
     """What the report says about the run beside its results (kept in the manifest for `report`)."""
     config = run.config
+    method = knowledge_method(run, knowledge)
     return {
         "name": config.name,
         "model": config.model,
@@ -364,8 +366,8 @@ def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str 
         "dtype": setup.model.plan.dtype_name,
         "train_dtype": setup.model.plan.training.dtype_name,
         "closed_book_prompt": config.eval.closed_book_prompt,
-        "knowledge_method": knowledge_method(run, knowledge),
-        "knowledge_phrase": knowledge_phrase(run, knowledge),
+        "knowledge_method": method,
+        "knowledge_phrase": recipe_phrase(method),
         "knowledge_kind": knowledge.kind,
         "chart": chart,
     }
@@ -374,12 +376,6 @@ def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str 
 def knowledge_method(run: RunContext, knowledge: Knowledge) -> str | None:
     """The recipe of the knowledge fine-tune, when an arm uses it: the verdict names it."""
     return recipe_of(FT_ADAPTER, run.config.train, knowledge) if FT_ADAPTER in run.adapters else None
-
-
-def knowledge_phrase(run: RunContext, knowledge: Knowledge) -> str:
-    """What the knowledge fine-tune trained on, as its recipe words it (empty: no arm uses it)."""
-    method = knowledge_method(run, knowledge)
-    return RECIPES.get(method).phrase if method else ""
 
 
 def reuse_notes(cache: StageCache) -> list[str]:

@@ -67,18 +67,18 @@ def test_the_report_words_a_knowledge_fine_tune_as_its_recipe_does():
     from ftvsrag.config import ExperimentConfig
     from ftvsrag.context import RunContext
     from ftvsrag.knowledge.sources import load_knowledge
-    from ftvsrag.pipeline import knowledge_phrase
+    from ftvsrag.pipeline import knowledge_method
     from ftvsrag.train.config import TrainSettings
-    from ftvsrag.train.recipes import register_recipe
+    from ftvsrag.train.recipes import recipe_phrase, register_recipe
 
     assert all(RECIPES.get(name).phrase for name in knowledge_recipes())
     register_recipe("toy", "a toy recipe", knowledge=True, phrase="the toy's own words")(lambda request: [])
     try:
         config = ExperimentConfig(train=TrainSettings(method="toy"))
         knowledge = load_knowledge(config.data)
-        assert knowledge_phrase(RunContext.of(config), knowledge) == "the toy's own words"
+        assert recipe_phrase(knowledge_method(RunContext.of(config), knowledge)) == "the toy's own words"
         lm = ExperimentConfig(train=TrainSettings(method="lm"))
         words = "continued pre-training on the knowledge text"
-        assert knowledge_phrase(RunContext.of(lm), knowledge) == words
+        assert recipe_phrase(knowledge_method(RunContext.of(lm), knowledge)) == words
     finally:
         RECIPES.remove("toy")

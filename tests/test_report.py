@@ -117,3 +117,18 @@ def test_a_rescore_keeps_what_the_run_added_beside_the_scores(tmp_path):
     assert {key: rescored[key] for key in added} == added
     assert (run / "training.png").is_file()
     assert "## Training loss" in (run / "report.md").read_text()
+
+
+def test_a_run_folder_that_names_only_its_recipe_gets_the_recipe_phrase(tmp_path, capsys):
+    """Manifests written before the phrase was recorded hold `knowledge_method` alone; the report
+    still says what the fine-tune trained on (it once dropped the words on such a folder)."""
+    run = tmp_path / "slice"
+    shutil.copytree(STORED_RUN, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["report_meta"]["knowledge_method"] = "lm"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+    assert main(["report", str(run)]) == 0
+
+    sentence = "The knowledge fine-tune (continued pre-training on the knowledge text) answered 0 %"
+    assert sentence in capsys.readouterr().out

@@ -98,5 +98,11 @@ def register_recipe(
     return add
 
 
+def recipe_phrase(method: str | None) -> str:
+    """What a knowledge fine-tune of `method` trained on, in its recipe's words (empty: none, or a
+    recipe no longer registered, as in a run folder written before it was removed)."""
+    return RECIPES.get(method).phrase if method in RECIPES else ""
+
+
 def knowledge_recipes() -> list[str]:
     return [entry.name for entry in RECIPES if entry.item.knowledge]
