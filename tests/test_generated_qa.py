@@ -162,3 +162,47 @@ def test_chat_paraphrases_come_from_the_generator_where_no_template_rewords_the_
     cities = cities_facts(2)
     [training] = RECIPES.get("chat").trainings(request(Knowledge(FACTS, cities, [], "cities", None)))
     assert len(training.rows) == 6 and len(asked) == 1  # the templates, never the generator
+
+
+def test_every_process_of_a_run_writes_its_share_of_the_generated_pairs(monkeypatch):
+    """In a `--nproc` run the generation goes to the whole team, as answering does (the leader once
+    wrote every pair while the followers waited), with the generator's own weights when one is named."""
+    from pathlib import Path
+
+    from ftvsrag.generation import qa
+    from ftvsrag.team import Team
+    from ftvsrag.train.adapter import ModelRuntime
+    from ftvsrag.train.config import GeneratorSettings
+    from ftvsrag.train.model import DevicePlan, ResolvedModel
+
+    team = Team(rank=0, size=2)
+    own = ResolvedModel("run", "run-folder", None)
+    run_model = ModelRuntime(
+        own, DevicePlan("cpu", "float32"), "run tokenizer", ("run", "cpu", "float32"), team
+    )
+    named = ResolvedModel("generator", "generator-folder", None)
+    monkeypatch.setattr(qa, "resolve_model", lambda name, cache_dir: named)
+    monkeypatch.setattr(qa, "model_sha256", lambda model, cache_dir: "generator-sha")
+    monkeypatch.setattr(qa, "load_tokenizer", lambda model: f"{model.name} tokenizer")
+    for generator, model, tokenizer in (
+        ("", own, "run tokenizer"),
+        ("generator", named, "generator tokenizer"),
+    ):
+        writer = qa.QAWriter(GeneratorSettings(model=generator), run_model, [], None, Path("."), None)
+        model_id, runtime = writer._generator
+        assert (runtime.source.team, runtime.source.model, runtime.tokenizer) == (team, model, tokenizer)
+        assert model_id == runtime.source.model_id and model_id[1:] == ("cpu", "float32")
+
+
+def test_a_follower_keeps_one_tokenizer_per_model(monkeypatch):
+    """A follower that answers with the run's model and writes pairs with a named generator must not
+    tokenize the generator's prompts with the run model's tokenizer."""
+    from ftvsrag.train import adapter
+    from ftvsrag.train.model import ResolvedModel
+
+    monkeypatch.setattr(adapter, "load_tokenizer", lambda model: f"{model.name} tokenizer")
+    bench: dict = {}
+    run, generator = ResolvedModel("run", "a", None), ResolvedModel("generator", "b", None)
+    assert adapter.team_tokenizer(bench, run) == "run tokenizer"
+    assert adapter.team_tokenizer(bench, generator) == "generator tokenizer"
+    assert adapter.team_tokenizer(bench, run) == "run tokenizer"

@@ -95,10 +95,11 @@ class TrainShare:
 
 
 def team_tokenizer(bench: dict, model: ResolvedModel):
-    """A follower's tokenizer, loaded once."""
-    if "tokenizer" not in bench:
-        bench["tokenizer"] = load_tokenizer(model)
-    return bench["tokenizer"]
+    """A follower's tokenizer for `model`, loaded once (a named qa-gen generator has its own)."""
+    key = ("tokenizer", model)
+    if key not in bench:
+        bench[key] = load_tokenizer(model)
+    return bench[key]
 
 
 TRAIN_ADAPTER = Stage(TRAIN, train_adapter, TrainingReport)

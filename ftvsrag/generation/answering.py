@@ -78,9 +78,10 @@ class AnswerShare:
     limits: BatchLimits
 
     def run(self, team: Team, bench: dict) -> None:
-        models = bench.get("answering")
+        key = ("answering", self.model)  # the run's model, or a named qa-gen generator
+        models = bench.get(key)
         if models is None:
-            models = bench["answering"] = AnsweringModels(lambda: load_model(self.model, self.plan))
+            models = bench[key] = AnsweringModels(lambda: load_model(self.model, self.plan))
         if self.adapter_folder is not None:
             models.add(self.inputs.adapter_sha256, self.adapter_folder)
         generate_answers(

@@ -86,15 +86,16 @@ class QAWriter:
     @cached_property
     def _generator(self) -> tuple[tuple[str, str, str], AnswerRuntime]:
         """The generator's identity (weights hash, device, dtype) and how to run it (the model loads
-        on first generation); resolved once per run, however many recipes ask."""
+        on first generation); resolved once per run, however many recipes ask. In a run of several
+        processes every process writes its share of the batches, as in answering."""
         run = self.run_model
-        reference, model_id, tokenizer = run.model, run.model_id, run.tokenizer
         if self.settings.model:
             reference = resolve_model(self.settings.model, self.cache_dir)
             model_id = (model_sha256(reference, self.cache_dir), *run.model_id[1:])
-            tokenizer = load_tokenizer(reference)
-        models = AnsweringModels(lambda: load_model(reference, run.plan))
-        return model_id, AnswerRuntime(models, tokenizer, self.limits, desc="writing questions")
+            run = ModelRuntime(reference, run.plan, load_tokenizer(reference), model_id, run.team)
+        models = AnsweringModels(lambda: load_model(run.model, run.plan))
+        runtime = AnswerRuntime(models, run.tokenizer, self.limits, source=run, desc="writing questions")
+        return run.model_id, runtime
 
     def summary(self) -> dict:
         """What results.json and the report say about the pairs."""
