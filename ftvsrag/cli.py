@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ftvsrag import __version__
@@ -19,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(parser, argv)
     _quiet_offline_environment()
     try:
-        return args.handler(args)
+        with _terminate_unwinds():
+            return args.handler(args)
     except UserInputError as error:
         if int(os.environ.get("RANK", "0")) == 0:  # in a team, every process finds the same fault
             print(f"ftvsrag: error: {error}", file=sys.stderr)
@@ -32,8 +37,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (a launcher stopping the others when one process failed): unwinds like Ctrl-C, so
-    staging folders are removed on the way out."""
+    """SIGTERM (`kill`, a job scheduler, a launcher stopping the others when one process failed):
+    unwinds like Ctrl-C, so staging folders are removed on the way out."""
+
+
+@contextlib.contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while a command runs (Python's default ends the process at once,
+    leaving a run's staging folder behind); the previous handler comes back after. Signals reach the
+    main thread only, so a command called from another thread keeps the default."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
@@ -200,13 +220,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_in_team(config, force: frozenset[str], verbose: bool) -> int:
     """One process of several: the leader runs the experiment, the others serve it."""
-    import signal
-
     from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.team import join_team, serve
     from ftvsrag.train.model import plan_device
 
-    signal.signal(signal.SIGTERM, _terminate)
     team = join_team(plan_device(config.device, config.dtype).device == "cpu", config.process_timeout_s)
     check_processes(config, team.size)
     if not team.leads:

@@ -20,7 +20,7 @@ from ftvsrag.configtools import field, load_yaml_config, to_yaml
 from ftvsrag.console import LOG_FILE, run_log
 from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
-from ftvsrag.files import write_json, write_text_atomic
+from ftvsrag.files import sweep_stale_staging, write_json, write_text_atomic
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.questions import Question, paraphrase_questions, train_questions
 from ftvsrag.knowledge.sources import load_knowledge, source_name
@@ -119,6 +119,7 @@ def run_sweep(config: SweepConfig) -> Path:
     )
     run = RunContext.of(experiment)
     check_run_target(run.run_dir)
+    sweep_stale_staging(run.runs_dir)
     knowledge = load_knowledge(experiment.data)
     questions = sweep_questions(knowledge, source_name(experiment.data) == "cities")
     cache = StageCache(run.cache_root)

@@ -114,3 +114,45 @@ def test_the_dry_run_checks_what_a_run_checks(tmp_path, capsys, no_model):
     status, err = _run(capsys, "runs_dir=/proc/nope", "--dry-run")
     assert status == 2 and "cannot be written" in err
     assert _tree(tmp_path) == {"thesis/notes.md": b"mine"}
+
+
+STAGED_THEN_WAITS = """
+import sys, time
+from pathlib import Path
+from ftvsrag import pipeline
+from ftvsrag.cli import main
+from ftvsrag.run_folder import staged_run
+
+def staged_then_waits(config, force, verbose=False):
+    with staged_run(Path(config.runs_dir) / config.name):
+        print("staged", flush=True)
+        time.sleep(120)
+
+pipeline.run_experiment = staged_then_waits
+raise SystemExit(main(["run", {config!r}, "runs_dir=" + {runs!r}, "name=killed"]))
+"""
+
+
+def test_a_run_ended_by_sigterm_leaves_no_staging_folder(tmp_path):
+    """`kill` (SIGTERM) once ended the process at once and left `.killed.partial-PID-…` behind; it
+    now unwinds as Ctrl-C does, and the earlier run folder of that name stays as it was."""
+    import signal
+    import subprocess
+    import sys
+
+    config = str(Path(__file__).parent.parent / "configs" / "cities.yaml")
+    earlier = tmp_path / "killed"
+    earlier.mkdir()
+    (earlier / "answers.jsonl").write_text("{}\n")
+    (earlier / "manifest.json").write_text("{}")
+    script = STAGED_THEN_WAITS.format(config=config, runs=str(tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "staged"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted; no run folder was changed" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed"]
+    assert (earlier / "answers.jsonl").read_text() == "{}\n"

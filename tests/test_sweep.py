@@ -3,6 +3,8 @@ adapter and every answer set, and writes the same table; on documents it sweeps 
 own augmentation (qa-gen: generated pairs per passage)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,15 @@ def test_a_second_sweep_reuses_every_stage(tmp_path, capsys, smollm2):
     assert main(["sweep", SWEEP, runs, *TINY]) == 0
     first = (tmp_path / "sweep" / "sweep.csv").read_text()
     capsys.readouterr()
+    # A sweep killed outright (SIGKILL) leaves its staging folder; the next sweep clears it, as a run does.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    leftover = tmp_path / f".sweep.partial-{gone.stdout.strip()}-x"
+    leftover.mkdir()
     assert main(["sweep", SWEEP, runs, *TINY]) == 0
     out = capsys.readouterr().out
+    assert not leftover.exists()
     assert (tmp_path / "sweep" / "sweep.csv").read_text() == first
     assert first.splitlines()[0].startswith("method,paraphrases,pairs_per_passage,epochs,train_accuracy")
     assert [line.split(",")[0] for line in first.splitlines()[1:]] == ["chat", "lm"]
