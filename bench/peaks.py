@@ -7,15 +7,41 @@ import time
 
 MATMUL_SIZE = 2048
 PEAK_DTYPES = ("float32", "bfloat16")
+PROBE_SIZE = 256
+CALL_BUDGET_S = 1.0
+"""The longest one timed matmul may take. A dtype the machine only emulates is far slower (bf16 on an
+AVX2-only CPU: 1.2 GFLOP/s at 512 squared against fp32's 118): at 2048 squared the two peaks had not
+been measured after five minutes, twice a benchmark, for a figure that only says "emulated"."""
+
+
+def affordable_size(
+    probe_seconds: float,
+    largest: int = MATMUL_SIZE,
+    probe_size: int = PROBE_SIZE,
+    budget_s: float = CALL_BUDGET_S,
+) -> int:
+    """The square size, halving from `largest` but never below the probe's, whose matmul takes at most
+    `budget_s` at the rate a `probe_size` matmul took `probe_seconds` at (the work grows as the cube)."""
+    size = largest
+    while size > probe_size and probe_seconds * (size / probe_size) ** 3 > budget_s:
+        size //= 2
+    return size
 
 
 def matmul_gflops(device: str, dtype_name: str, size: int = MATMUL_SIZE, repeats: int = 10) -> float:
-    """Best of `repeats` plain `a @ b` on square matrices in one dtype, GFLOP/s."""
+    """Best of `repeats` plain `a @ b` on square matrices in one dtype, GFLOP/s, at `size` or the
+    largest smaller size one call of which fits `CALL_BUDGET_S`."""
     import torch
 
     dtype = getattr(torch, dtype_name)
+    probe = torch.randn(PROBE_SIZE, PROBE_SIZE, device=device, dtype=dtype)
+    size = affordable_size(_best_seconds(device, probe, probe, repeats=2), size)
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
+    return 2 * size**3 / _best_seconds(device, a, b, repeats) / 1e9
+
+
+def _best_seconds(device: str, a, b, repeats: int) -> float:
     best = float("inf")
     for attempt in range(repeats + 2):
         _synchronize(device)
@@ -24,7 +50,7 @@ def matmul_gflops(device: str, dtype_name: str, size: int = MATMUL_SIZE, repeats
         _synchronize(device)
         if attempt >= 2:  # the first calls warm up threads and caches
             best = min(best, time.perf_counter() - started)
-    return 2 * size**3 / best / 1e9
+    return best
 
 
 def matmul_peaks(device: str) -> dict[str, float]:
