@@ -65,6 +65,9 @@ class PlanningCache(StageCache):
     entries: list[Planned] = field(default_factory=list)
     planned_adapters: dict[str, str] = field(default_factory=dict)
     """Placeholder weights hash -> the training label it stands in for."""
+    unwritten_generation: bool = False
+    """A generation stage is still to compute: its text (qa-gen's pairs, generated rewordings) is not
+    known yet, so the trainings on it are planned without it."""
 
     def run(self, stage: Stage, label: str, inputs, runtime=None, detail: str = "") -> Done:
         stored = self.lookup(stage, label, inputs)
@@ -79,6 +82,7 @@ class PlanningCache(StageCache):
         if stage.family == TRAIN:
             return Done(self._planned_training(label, detail, inputs, runtime, out), out, False, 0.0)
         if stage.family in (ANSWERS, GENERATE):
+            self.unwritten_generation |= stage.family == GENERATE
             return Done(self._planned_answers(label, detail, inputs, runtime), out, False, 0.0)
         raise ValueError(f"no plan for stage family {stage.family!r}")
 
@@ -152,7 +156,7 @@ def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), proce
             f"{model.plan.device} ({dtypes})",
             *([f"Chroma server: {config.rag.server} answered"] if setup.server is not None else []),
         ]
-        return render_plan(run, checks, planner.entries, peaks)
+        return render_plan(run, checks, planner.entries, peaks, planner.unwritten_generation)
 
 
 def walk_stages(
@@ -188,7 +192,13 @@ def measure_peak(device: str, dtype_name: str) -> float:
     return 2 * 1024**3 / best
 
 
-def render_plan(run: RunContext, checks: list[str], entries: list[Planned], peaks: dict[str, float]) -> str:
+def render_plan(
+    run: RunContext,
+    checks: list[str],
+    entries: list[Planned],
+    peaks: dict[str, float],
+    unwritten_generation: bool = False,
+) -> str:
     rows = [
         f"{e.label:<28} {e.detail[:44]:<44} {e.status:<26} {e.tokens or '':>10} {_duration(e.seconds)}"
         for e in entries
@@ -204,6 +214,11 @@ def render_plan(run: RunContext, checks: list[str], entries: list[Planned], peak
         if seconds
         else "nothing to compute through the model."
     )
+    if unwritten_generation:
+        summary += (
+            " The generated text is not written yet: the trainings on it are planned without it, so "
+            "they will take longer."
+        )
     header = f"{'stage':<28} {'detail':<44} {'status':<26} {'tokens':>10} est. time"
     lines = [f"Dry run of '{run.config.name}': nothing was written.", "", "Checked:"]
     lines += [f"  - {check}" for check in checks]
