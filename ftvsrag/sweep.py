@@ -20,6 +20,8 @@ from ftvsrag.configtools import field, load_yaml_config, to_yaml
 from ftvsrag.console import LOG_FILE, run_log
 from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
+from ftvsrag.eval.records import AnswerRecord
+from ftvsrag.eval.results import answer_spread
 from ftvsrag.files import sweep_stale_staging, write_json, write_text_atomic
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.questions import Question, paraphrase_questions, train_questions
@@ -40,6 +42,8 @@ COLUMNS = [
     "train_accuracy",
     "paraphrase_accuracy",
     "train_format",
+    "train_top_answer",
+    "train_top_answer_share",
     "trained_pairs",
     "train_seconds",
 ]
@@ -166,10 +170,23 @@ def sweep_point(
     writer = qa_writer(at_point, setup, passages, cache)
     adapters = train_adapters(at_point, setup, knowledge, passages, None, cache, writer)
     asker = make_asker(at_point, setup, cache, adapters, passages)
-    scores = {
-        split: [r.scores for r in asker.ask(at_point.arms[FT], config.seeds[0], split_questions, {})]
+    answers = {
+        split: asker.ask(at_point.arms[FT], config.seeds[0], split_questions, {})
         for split, split_questions in questions.items()
     }
+    trained_pairs = writer.summary()["kept"] if writer.pairs is not None else ""
+    seconds = sum(a.report.seconds for a in adapters.values())
+    return point_row(point, answers, trained_pairs, seconds)
+
+
+def point_row(
+    point: Point, answers: dict[str, list[AnswerRecord]], trained_pairs: int | str, train_seconds: float
+) -> dict:
+    """A grid point's line of sweep.csv. The most frequent answer and its share sit beside the
+    accuracy: a fine-tune that says one thing to every question can score by matching the common
+    gold answer, and this shows it has collapsed rather than learned."""
+    scores = {split: [r.scores for r in records] for split, records in answers.items()}
+    spread = answer_spread([{"output": r.output} for r in answers[TRAIN]])
     return {
         "method": point.method,
         "paraphrases": point.paraphrases,
@@ -180,8 +197,10 @@ def sweep_point(
         if PARAPHRASE in scores
         else "",
         "train_format": _mean(s["format_ok"] for s in scores[TRAIN]),
-        "trained_pairs": writer.summary()["kept"] if writer.pairs is not None else "",
-        "train_seconds": round(sum(a.report.seconds for a in adapters.values()), 1),
+        "train_top_answer": spread["top_answer"],
+        "train_top_answer_share": spread["top_answer_share"],
+        "trained_pairs": trained_pairs,
+        "train_seconds": round(train_seconds, 1),
     }
 
 

@@ -84,3 +84,27 @@ def test_a_document_sweep_trains_qa_gen_on_the_pairs_it_generated(tmp_path, smol
     assert lm[:4] == ["lm", "0", "0", "1.0"] and lm[5] == "" and lm[7] == ""  # no paraphrases, no pairs
     assert qa_gen[:4] == ["qa-gen", "0", "1", "1.0"] and int(qa_gen[7]) >= 0
     assert float(qa_gen[8]) > 0
+
+
+def test_a_sweep_row_names_the_answer_a_collapsed_fine_tune_gives():
+    from ftvsrag.eval.records import AnswerRecord
+    from ftvsrag.sweep import COLUMNS, Point, point_row
+
+    def record(output: str, gold: str) -> AnswerRecord:
+        base = AnswerRecord("ft", "train", 0, gold, f"What is {gold}'s job?", gold, [], output, 10)
+        return base.scored()
+
+    # Three of four questions get "Politician."; two of them are right because their gold is it.
+    answers = {
+        "train": [
+            record("Politician.", "politician"),
+            record("politician", "politician"),
+            record("Politician!", "actor"),
+            record("He is a singer.", "singer"),
+        ]
+    }
+    row = point_row(Point("qa-gen", 0, 3, 1.0), answers, trained_pairs=12, train_seconds=41.26)
+    assert list(row) == COLUMNS
+    assert row["train_accuracy"] == 0.75
+    assert (row["train_top_answer"], row["train_top_answer_share"]) == ("politician", 0.75)
+    assert (row["paraphrase_accuracy"], row["trained_pairs"], row["train_seconds"]) == ("", 12, 41.3)
