@@ -60,6 +60,11 @@ class SweepGrid:
         [1, 3, 10], "Question-answer pairs generated per passage, for the recipes trained on them (qa-gen)."
     )
     methods: list[str] = field(["chat", "lm"], "Knowledge-injection methods: registered knowledge recipes.")
+    points: list[Point] = field(
+        [],
+        "These points alone instead of the product of the lists above, each {method, epochs} and the "
+        "method's own augmentation (paraphrases or pairs_per_passage), e.g. one missing point.",
+    )
 
     def __post_init__(self) -> None:
         for method in self.methods:
@@ -68,9 +73,14 @@ class SweepGrid:
         for key, values in (("grid.epochs", self.epochs), ("grid.pairs_per_passage", self.pairs_per_passage)):
             if not values or min(values) <= 0:
                 raise UserInputError(f"config key '{key}' must list positive values")
+        for number, point in enumerate(self.points):
+            _check_point(point, f"grid.points[{number}]")
 
-    def points(self) -> list[Point]:
-        """Every method with each value of its own augmentation, times every epoch count."""
+    def grid_points(self) -> list[Point]:
+        """The listed points; without a list, every method with each value of its own augmentation,
+        times every epoch count."""
+        if self.points:
+            return list(self.points)
         points = []
         for method in self.methods:
             augmentation = RECIPES.get(method).augmentation
@@ -87,10 +97,10 @@ class SweepGrid:
 @dataclass(frozen=True)
 class Point:
     method: str
-    paraphrases: int
-    pairs_per_passage: int
+    paraphrases: int = 0
+    pairs_per_passage: int = 0
     """0: the recipe trains on no generated pairs."""
-    epochs: float
+    epochs: float = 1.0
 
     def describe(self) -> str:
         augmentation = (
@@ -99,6 +109,20 @@ class Point:
             else f"{self.paraphrases} paraphrases"
         )
         return f"method={self.method} {augmentation} epochs={self.epochs:g}"
+
+
+def _check_point(point: Point, where: str) -> None:
+    """A listed point names a knowledge recipe and sets only the augmentation that recipe declares."""
+    if point.method not in knowledge_recipes():
+        raise UserInputError(RECIPES.unknown(point.method, f"{where}.method", among=knowledge_recipes()))
+    if point.epochs <= 0:
+        raise UserInputError(f"config key '{where}.epochs' must be positive")
+    augmentation = RECIPES.get(point.method).augmentation
+    for key, value in ((PARAPHRASES, point.paraphrases), (PAIRS_PER_PASSAGE, point.pairs_per_passage)):
+        if value and key != augmentation:
+            raise UserInputError(f"config key '{where}.{key}': '{point.method}' is not augmented by it")
+    if augmentation == PAIRS_PER_PASSAGE and point.pairs_per_passage <= 0:
+        raise UserInputError(f"config key '{where}.pairs_per_passage' must be positive for '{point.method}'")
 
 
 @dataclass
@@ -127,7 +151,7 @@ def run_sweep(config: SweepConfig) -> Path:
     knowledge = load_knowledge(experiment.data)
     questions = sweep_questions(knowledge, source_name(experiment.data) == "cities")
     cache = StageCache(run.cache_root)
-    points = config.grid.points()
+    points = config.grid.grid_points()
     rows: list[dict] = []
     with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE):
         setup = prepare(run)

@@ -3,6 +3,7 @@ adapter and every answer set, and writes the same table; on documents it sweeps 
 own augmentation (qa-gen: generated pairs per passage)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,7 @@ def test_each_method_is_swept_over_its_own_augmentation_only():
     from ftvsrag.sweep import Point, SweepGrid
 
     grid = SweepGrid(epochs=[1.0, 3.0], paraphrases=[0, 4], pairs_per_passage=[2], methods=["chat", "qa-gen"])
-    assert grid.points() == [
+    assert grid.grid_points() == [
         Point("chat", 0, 0, 1.0),
         Point("chat", 0, 0, 3.0),
         Point("chat", 4, 0, 1.0),
@@ -56,7 +57,7 @@ def test_each_method_is_swept_over_its_own_augmentation_only():
         Point("qa-gen", 0, 2, 1.0),
         Point("qa-gen", 0, 2, 3.0),
     ]
-    assert [p.method for p in SweepGrid(epochs=[1.0], methods=["held-out"]).points()] == ["held-out"]
+    assert [p.method for p in SweepGrid(epochs=[1.0], methods=["held-out"]).grid_points()] == ["held-out"]
 
 
 @pytest.mark.slow
@@ -108,3 +109,21 @@ def test_a_sweep_row_names_the_answer_a_collapsed_fine_tune_gives():
     assert row["train_accuracy"] == 0.75
     assert (row["train_top_answer"], row["train_top_answer_share"]) == ("politician", 0.75)
     assert (row["paraphrase_accuracy"], row["trained_pairs"], row["train_seconds"]) == ("", 12, 41.3)
+
+
+def test_listed_points_replace_the_product_and_are_checked():
+    from ftvsrag.errors import UserInputError
+    from ftvsrag.sweep import Point, load_sweep_config
+
+    config = Path(SWEEP).parent / "sweep_documents.yaml"
+    listed = "grid.points=[{method: qa-gen, pairs_per_passage: 3, epochs: 3}, {method: lm, epochs: 1}]"
+    assert load_sweep_config(config, [listed]).grid.grid_points() == [Point("qa-gen", 0, 3, 3.0), Point("lm")]
+    wrong = {
+        "{method: qa-gen, paraphrases: 2, pairs_per_passage: 3}": "'grid.points[0].paraphrases': 'qa-gen'",
+        "{method: qa-gen, epochs: 3}": "'grid.points[0].pairs_per_passage' must be positive",
+        "{method: lm, epoch: 3}": "unknown config key 'grid.points[0].epoch' (did you mean 'epochs'?)",
+        "{method: lora, epochs: 3}": "grid.points[0].method",
+    }
+    for point, message in wrong.items():
+        with pytest.raises(UserInputError, match=re.escape(message)):
+            load_sweep_config(config, [f"grid.points=[{point}]"])
