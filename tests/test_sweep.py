@@ -2,6 +2,8 @@
 adapter and every answer set, and writes the same table; on documents it sweeps each recipe over its
 own augmentation (qa-gen: generated pairs per passage)."""
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -80,11 +82,13 @@ def test_a_document_sweep_trains_qa_gen_on_the_pairs_it_generated(tmp_path, smol
         "grid.methods=[lm,qa-gen]",
     ]
     assert main(["sweep", str(root / "configs" / "sweep_documents.yaml"), *overrides]) == 0
-    rows = (tmp_path / "runs" / "sweep-documents" / "sweep.csv").read_text().splitlines()
-    lm, qa_gen = (row.split(",") for row in rows[1:])
-    assert lm[:4] == ["lm", "0", "0", "1.0"] and lm[5] == "" and lm[7] == ""  # no paraphrases, no pairs
-    assert qa_gen[:4] == ["qa-gen", "0", "1", "1.0"] and int(qa_gen[7]) >= 0
-    assert float(qa_gen[8]) > 0
+    table = (tmp_path / "runs" / "sweep-documents" / "sweep.csv").read_text()
+    lm, qa_gen = csv.DictReader(io.StringIO(table))
+    point = ["method", "paraphrases", "pairs_per_passage", "epochs"]
+    assert [lm[key] for key in point] == ["lm", "0", "0", "1.0"]
+    assert lm["paraphrase_accuracy"] == "" and lm["trained_pairs"] == ""  # no paraphrases, no pairs
+    assert [qa_gen[key] for key in point] == ["qa-gen", "0", "1", "1.0"] and int(qa_gen["trained_pairs"]) >= 0
+    assert float(qa_gen["train_seconds"]) > 0 and 0 < float(qa_gen["train_top_answer_share"]) <= 1
 
 
 def test_a_sweep_row_names_the_answer_a_collapsed_fine_tune_gives():
