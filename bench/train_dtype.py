@@ -27,7 +27,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = "configs/cities.yaml"
 PLACEMENTS = {
     "fp32": ("float32", "float32"),
     "bf16": ("bfloat16", "bfloat16"),
@@ -92,7 +91,7 @@ def placements(model_ref, tokenizer, rows, settings, seed: int, repeats: int) ->
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(REPO / "bench"))
-    from run import machine_facts
+    from run import DEFAULT_CONFIG, machine_facts
 
     from ftvsrag.config import load_config
     from ftvsrag.files import write_json

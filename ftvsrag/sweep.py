@@ -68,8 +68,7 @@ class SweepGrid:
 
     def __post_init__(self) -> None:
         for method in self.methods:
-            if method not in knowledge_recipes():
-                raise UserInputError(RECIPES.unknown(method, "grid.methods", among=knowledge_recipes()))
+            _check_method(method, "grid.methods")
         for key, values in (("grid.epochs", self.epochs), ("grid.pairs_per_passage", self.pairs_per_passage)):
             if not values or min(values) <= 0:
                 raise UserInputError(f"config key '{key}' must list positive values")
@@ -111,10 +110,14 @@ class Point:
         return f"method={self.method} {augmentation} epochs={self.epochs:g}"
 
 
+def _check_method(method: str, key: str) -> None:
+    if method not in knowledge_recipes():
+        raise UserInputError(RECIPES.unknown(method, key, among=knowledge_recipes()))
+
+
 def _check_point(point: Point, where: str) -> None:
     """A listed point names a knowledge recipe and sets only the augmentation that recipe declares."""
-    if point.method not in knowledge_recipes():
-        raise UserInputError(RECIPES.unknown(point.method, f"{where}.method", among=knowledge_recipes()))
+    _check_method(point.method, f"{where}.method")
     if point.epochs <= 0:
         raise UserInputError(f"config key '{where}.epochs' must be positive")
     augmentation = RECIPES.get(point.method).augmentation
