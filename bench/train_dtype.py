@@ -1,4 +1,4 @@
-"""What training in bf16 changes on this machine: speed, loss and where the time goes, for three
+"""What training in bf16 changes on this machine: speed, loss and where the time goes, for four
 placements of the knowledge fine-tune's LoRA training (issue 18, part 2).
 
     python bench/train_dtype.py             # about 10 minutes on the 2-core CPU
@@ -6,7 +6,10 @@ placements of the knowledge fine-tune's LoRA training (issue 18, part 2).
 
 Writes bench-train-dtype.json. The default config's `ft` training (its rows, settings and seed) on
 the first `--facts` cities for `--epochs`, in each placement:
-- `fp32`: weights and computation in fp32 (what `dtype: auto` trains in on a CPU);
+- `fp32`: weights and computation in fp32 (`dtype=fp32`, and `auto` on a CPU without native bf16);
+- `frozen-bf16`: the frozen linear layers stored and computed in bf16, their outputs and everything
+  else (embeddings, residual stream, norms, attention, LoRA weights, optimiser state) in fp32:
+  `train.frozen_dtype=bf16` (`train/frozen_layers.py`);
 - `bf16`: the frozen base in bf16 and the trainer's bf16 autocast, the LoRA weights and optimiser
   state in fp32 (peft's default): what `dtype=bfloat16` trains in;
 - `bf16-autocast`: the base kept in fp32 and computed in bf16 under the same autocast, to tell a
@@ -28,11 +31,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PLACEMENTS = {
-    "fp32": ("float32", "float32"),
-    "bf16": ("bfloat16", "bfloat16"),
-    "bf16-autocast": ("float32", "bfloat16"),
+    "fp32": ("float32", "float32", "same"),
+    "frozen-bf16": ("float32", "float32", "bf16"),
+    "bf16": ("bfloat16", "bfloat16", "same"),
+    "bf16-autocast": ("float32", "bfloat16", "same"),
 }
-"""Placement: (the dtype the model's weights are loaded in, the dtype the trainer computes in)."""
+"""Placement: (the dtype the model's weights are loaded in, the dtype the trainer computes in,
+`train.frozen_dtype`)."""
 TOP_OPERATORS = 6
 
 
@@ -52,8 +57,9 @@ def train_once(model_ref, tokenizer, rows, settings, placement: str, seed: int):
     from ftvsrag.train.lora import train_lora
     from ftvsrag.train.model import DevicePlan, load_model
 
-    weights, compute = PLACEMENTS[placement]
+    weights, compute, frozen = PLACEMENTS[placement]
     model = load_model(model_ref, DevicePlan("cpu", weights))
+    settings = dataclasses.replace(settings, frozen_dtype=frozen)
     with tempfile.TemporaryDirectory() as scratch:
         return train_lora(
             model, tokenizer, rows, settings, DevicePlan("cpu", compute), seed, Path(scratch) / "a"

@@ -20,10 +20,20 @@ NOT_KEYED = "not_keyed"
 """Metadata of a setting that changes no stage's output (where logs go): left out of cache keys."""
 
 
-def field(default: Any, help: str, keyed: bool = True) -> Any:
+KEYED_UNLESS_DEFAULT = "keyed_unless_default"
+"""Metadata of a setting added after stages were cached: left out of cache keys while it holds its
+default, so adding it moves no cached stage's key."""
+
+
+def field(default: Any, help: str, keyed: bool = True, key_default: bool = True) -> Any:
     """A dataclass field that carries its help string in its metadata; `keyed=False` for a setting
-    no stage output depends on, which `ftvsrag.stages.stage_key` leaves out."""
-    metadata = {"help": help, **({} if keyed else {NOT_KEYED: True})}
+    no stage output depends on, which `ftvsrag.stages.stage_key` leaves out; `key_default=False`
+    for one it leaves out only while the setting holds its default."""
+    metadata = {
+        "help": help,
+        **({} if keyed else {NOT_KEYED: True}),
+        **({} if key_default else {KEYED_UNLESS_DEFAULT: True}),
+    }
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     if dataclasses.is_dataclass(default):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ftvsrag.configtools import NOT_KEYED
+from ftvsrag.configtools import KEYED_UNLESS_DEFAULT, NOT_KEYED
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir, write_json
 
@@ -43,6 +43,7 @@ def _keyed(value: Any) -> Any:
             f.name: _keyed(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if not f.metadata.get(NOT_KEYED)
+            and not (f.metadata.get(KEYED_UNLESS_DEFAULT) and getattr(value, f.name) == f.default)
         }
     if isinstance(value, (list, tuple)):
         return [_keyed(item) for item in value]

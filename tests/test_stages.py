@@ -94,8 +94,24 @@ def test_a_setting_no_output_depends_on_is_left_out_of_the_key_and_other_keys_st
     assert stage_key("train", 3, inputs) == stage_key("train", 3, logged)
     before = dataclasses.asdict(inputs)
     del before["settings"]["report_to"]
+    del before["settings"]["frozen_dtype"]  # keyed only when set (the next test)
     text = json.dumps(["train", 3, before], sort_keys=True, default=str, ensure_ascii=False)
     assert stage_key("train", 3, inputs) == hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
     assert stage_key("train", 3, inputs) != stage_key(
         "train", 3, dataclasses.replace(inputs, settings=dataclasses.replace(settings, epochs=2.0))
     )
+
+
+def test_a_setting_added_later_keys_a_stage_only_when_it_is_set():
+    """train.frozen_dtype came after adapters were cached: at its default it must not move their keys
+    (no retraining after an upgrade); set, it must (another computation, another adapter)."""
+    import dataclasses
+
+    from ftvsrag.train.adapter import AdapterInputs
+    from ftvsrag.train.config import TrainSettings
+
+    inputs = AdapterInputs("ft", ("sha", "cpu", "float32"), [{"text": "a"}], TrainSettings(), 0)
+    # The key of these inputs before frozen_dtype existed (computed at commit 3204f7c).
+    assert stage_key("train", 3, inputs) == "2de3a3bf639dc9a090c2"
+    lowered = dataclasses.replace(inputs, settings=dataclasses.replace(inputs.settings, frozen_dtype="bf16"))
+    assert stage_key("train", 3, lowered) != stage_key("train", 3, inputs)

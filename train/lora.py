@@ -15,6 +15,7 @@ from ftvsrag.files import atomic_dir
 from ftvsrag.team import SOLO, Team
 from ftvsrag.train.collate import takes_logits_mask, training_collator
 from ftvsrag.train.config import LoraSettings, TrainSettings
+from ftvsrag.train.frozen_layers import lower_frozen_layers
 from ftvsrag.train.model import DevicePlan, padding_side
 
 if TYPE_CHECKING:
@@ -178,6 +179,10 @@ def fit(
             peft_config=peft_config(settings.lora),
         )
         log_instead_of_printing(trainer)
+        if settings.frozen_dtype == "bf16" and plan.dtype_name == "float32":
+            import torch
+
+            lower_frozen_layers(trainer.model, torch.bfloat16, plan.dtype)
         lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
         _check_lengths(lengths, settings.max_length)
         start = trained_weights(trainer.model)

@@ -207,8 +207,8 @@ def plan_device(device: str = "auto", dtype: str = "auto") -> DevicePlan:
     """CUDA with bf16 when present; else the CPU, answering in bf16 where it computes bf16 natively
     (and training in fp32: bf16 training measured no faster with AMX, 35.2 s against 38.0 s, and
     its knowledge fine-tune answered 40 % with retrieval against 62 %; with AVX512-BF16 alone it was
-    1.05-1.2x as fast and ft+rag fell from 57 % to 45 %, McNemar p = 0.012), fp32 elsewhere. An
-    explicit dtype is used for both."""
+    1.05-1.2x as fast and ft+rag fell from 57 % to 45 %, McNemar p = 0.012; `train.frozen_dtype=bf16`
+    lowers only the frozen layers), fp32 elsewhere. An explicit dtype is used for both."""
     import torch
 
     if device == "auto":
