@@ -1,7 +1,7 @@
 """What training in bf16 changes on this machine: speed, loss and where the time goes, for four
 placements of the knowledge fine-tune's LoRA training (issue 18, part 2).
 
-    python bench/train_dtype.py             # about 10 minutes on the 2-core CPU
+    python bench/train_dtype.py             # about 14 minutes on the 2-core CPU
     python bench/train_dtype.py --repeats 1 --facts 40
 
 Writes bench-train-dtype.json. The default config's `ft` training (its rows, settings and seed) on

@@ -58,9 +58,9 @@ class TrainSettings:
         "What the frozen layers compute in while training: 'same': the training dtype; 'bf16': when "
         "training in float32, the base model's linear layers (not its embeddings) store their weights "
         "and run their matmuls in bf16, their outputs, the LoRA weights and the optimiser state in "
-        "float32. About 1.4x faster on a CPU with native bf16, with the same losses; slower where bf16 "
-        "is emulated. The default stays 'same': on the cities, ft+rag answered a little less well (README, "
-        "Speed).",
+        "float32. 1.46x as fast in bench/train_dtype.py on a CPU with native bf16, at the same loss; "
+        "slower where bf16 is emulated. The default stays 'same': on the cities, ft+rag answered a "
+        "little less well (README, Speed).",
         key_default=False,
     )
     report_to: str | list[str] = field(
