@@ -43,13 +43,18 @@ def _keyed(value: Any) -> Any:
             f.name: _keyed(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if not f.metadata.get(NOT_KEYED)
-            and not (f.metadata.get(KEYED_UNLESS_DEFAULT) and getattr(value, f.name) == f.default)
+            and not (f.metadata.get(KEYED_UNLESS_DEFAULT) and getattr(value, f.name) == _default(f))
         }
     if isinstance(value, (list, tuple)):
         return [_keyed(item) for item in value]
     if isinstance(value, dict):
         return {key: _keyed(item) for key, item in value.items()}
     return value
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """A field's default, also where it is built by a factory (a list, a nested settings block)."""
+    return f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
 
 
 def forceable(adapters: list[str]) -> list[str]:

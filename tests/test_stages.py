@@ -115,3 +115,23 @@ def test_a_setting_added_later_keys_a_stage_only_when_it_is_set():
     assert stage_key("train", 3, inputs) == "2de3a3bf639dc9a090c2"
     lowered = dataclasses.replace(inputs, settings=dataclasses.replace(inputs.settings, frozen_dtype="bf16"))
     assert stage_key("train", 3, lowered) != stage_key("train", 3, inputs)
+
+
+def test_a_setting_added_later_with_a_built_default_is_left_out_at_that_default():
+    """Defect guard: a list default is built by a factory, so the field's `default` is MISSING and a
+    comparison with it would key the setting even at its default."""
+    import dataclasses
+
+    from ftvsrag.configtools import field
+
+    @dataclasses.dataclass
+    class Before:
+        epochs: int = field(1, "epochs")
+
+    @dataclasses.dataclass
+    class After:
+        epochs: int = field(1, "epochs")
+        layers: list[str] = field(["all"], "layers", key_default=False)
+
+    assert stage_key(After()) == stage_key(Before())
+    assert stage_key(After(layers=["q"])) != stage_key(Before())
