@@ -39,7 +39,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -158,26 +157,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_one_part(args: argparse.Namespace, plan) -> int:
     """`--only-documents` or `--only-training`: that part alone, printed and written
     (bench-documents.json, bench-training.json)."""
-    import torch
-
     from ftvsrag.train.model import default_cache_dir
 
     if args.only_documents:
         measured = document_bench(plan, default_cache_dir())
-        measured["machine"] = {
-            "device": plan.device,
-            "threads": torch.get_num_threads(),
-            "commit": _git_commit(),
-        }
+        measured["machine"] = machine_facts(plan)
         (REPO / "bench-documents.json").write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
         print("\n".join(document_lines(measured)))
         return 0
     comparison = training_loss_paths(default_cache_dir(), plan, args.repeats)
-    comparison["machine"] = {
-        "device": plan.device,
-        "threads": torch.get_num_threads(),
-        "commit": _git_commit(),
-    }
+    comparison["machine"] = machine_facts(plan)
     (REPO / "bench-training.json").write_text(json.dumps(comparison, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(comparison, indent=2))
     print(training_line(comparison))
@@ -606,12 +595,14 @@ def machine_facts(plan) -> dict:
     """What the figures were measured on."""
     import torch
 
+    from ftvsrag.manifest import cpu_description
+
     return {
         "device": plan.device,
         "dtype": plan.dtype_name,
         "train_dtype": plan.training.dtype_name,
         "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "cores": os.cpu_count(),
         "torch": torch.__version__,
         "commit": _git_commit(),

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from ftvsrag.config import load_config
     from ftvsrag.files import write_json
     from ftvsrag.knowledge.sources import load_knowledge
-    from ftvsrag.train.model import load_tokenizer, native_bf16_cpu, plan_device, resolve_model
+    from ftvsrag.train.model import load_tokenizer, plan_device, resolve_model
     from ftvsrag.train.recipes.knowledge import knowledge_rows
 
     config = load_config(REPO / DEFAULT_CONFIG)
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = dataclasses.replace(config.train, epochs=args.epochs)
     bench = {
         "command": " ".join(["python bench/train_dtype.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": {**machine_facts(plan_device("cpu")), "native_bf16": native_bf16_cpu()},
+        "machine": machine_facts(plan_device("cpu")),
         "facts": len(facts),
         "epochs": args.epochs,
         "placements": placements(model_ref, tokenizer, rows, settings, config.seeds[0], args.repeats),

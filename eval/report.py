@@ -364,7 +364,7 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     parts = [
         f"# ftvsrag report: {meta.get('name', 'run')}",
         "",
-        f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({_dtypes(meta)}). "
+        f"Model `{meta.get('model', '?')}` on `{meta.get('device', '?')}` ({_machine(meta)}). "
         + closed_book_line(meta.get("closed_book_prompt"))
         + scoring_line(results),
         "",
@@ -402,6 +402,12 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     if results.get("notes"):
         parts += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     return "\n".join(parts) + "\n"
+
+
+def _machine(meta: dict[str, Any]) -> str:
+    """'AMD EPYC 7B13, float32': the processor the timings were measured on (runs recorded before it
+    was kept name none), then the dtypes."""
+    return ", ".join(filter(None, [meta.get("processor"), _dtypes(meta)]))
 
 
 def _dtypes(meta: dict[str, Any]) -> str:

@@ -49,11 +49,50 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's name as its maker gives it ("AMD EPYC", "Intel(R) Xeon(R) Platinum 8481C"):
+    Linux's `model name`; elsewhere the platform's own name for it (often only the architecture)."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine()
+
+
+def processor_name(device: str) -> str:
+    """What computed on `device`: the GPU's name on CUDA, the CPU's elsewhere."""
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    return cpu_model()
+
+
+def cpu_description() -> dict[str, str | None]:
+    """Which CPU the timings were measured on. Timings from two machines compare only when this
+    tells them apart: the 2-core development VM has been an AVX2-only, an AVX512-BF16 and an AMX
+    CPU, whose 2048-square bf16 matmuls ran at 1.3, 404 and 2357 GFLOP/s (`bench/peaks.py`)."""
+    import torch
+
+    from ftvsrag.train.model import native_bf16_unit
+
+    return {
+        "model": cpu_model(),
+        "simd": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": native_bf16_unit(),
+    }
+
+
 def build_manifest(**fields: Any) -> dict[str, Any]:
     return {
         "git_commit": git_commit(),
         "versions": package_versions(),
         "platform": platform.platform(),
+        "cpu": cpu_description(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         **fields,
     }

@@ -51,7 +51,7 @@ from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.probe import general_questions
 from ftvsrag.knowledge.questions import QuestionSets, question_sets
 from ftvsrag.knowledge.sources import load_knowledge
-from ftvsrag.manifest import build_manifest
+from ftvsrag.manifest import build_manifest, processor_name
 from ftvsrag.names import FT_ADAPTER, READER_ADAPTER, UPDATED
 from ftvsrag.rag.chunking import Passage, chunk_documents
 from ftvsrag.rag.config import RagSettings
@@ -363,6 +363,7 @@ def report_meta(run: RunContext, setup: Setup, knowledge: Knowledge, chart: str 
         "name": config.name,
         "model": config.model,
         "device": setup.model.plan.device,
+        "processor": processor_name(setup.model.plan.device),
         "dtype": setup.model.plan.dtype_name,
         "train_dtype": setup.model.plan.training.dtype_name,
         "closed_book_prompt": config.eval.closed_book_prompt,

@@ -132,3 +132,17 @@ def test_a_run_folder_that_names_only_its_recipe_gets_the_recipe_phrase(tmp_path
 
     sentence = "The knowledge fine-tune (continued pre-training on the knowledge text) answered 0 %"
     assert sentence in capsys.readouterr().out
+
+
+def test_the_report_names_the_processor_its_timings_were_measured_on(tmp_path, capsys):
+    """A run folder recorded before the processor was kept keeps its old first line."""
+    run = tmp_path / "slice"
+    shutil.copytree(STORED_RUN, run)
+    assert main(["report", str(run)]) == 0
+    assert "Model `smollm2-135m-instruct` on `cpu` (float32). " in capsys.readouterr().out
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["report_meta"]["processor"] = "AMD EPYC 7B13"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["report", str(run)]) == 0
+    assert "Model `smollm2-135m-instruct` on `cpu` (AMD EPYC 7B13, float32). " in capsys.readouterr().out
