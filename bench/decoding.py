@@ -3,6 +3,7 @@ change (issue 18, part 3).
 
     python bench/decoding.py            # about 5 minutes on the 2-core CPU
     python bench/decoding.py --dtypes bfloat16 --repeats 1
+    python bench/decoding.py --compile --repeats 1 --out /tmp/decoding.json   # adds torch.compile
 
 Writes bench-decoding.json. For one batch of 32 RAG prompts over the generated cities (each
 question with its own fact and three others, ~200 tokens, the shared start computed once as a run
@@ -10,7 +11,8 @@ does), in each dtype (fp32, and bf16 where the CPU computes it natively):
 - decoding steps per second (median over `--repeats`; the prompt's own pass taken off) for each
   combination of KV cache (`dynamic`: generate's own, grown at every step; `static`: transformers'
   StaticCache, allocated once for prompt and answer and written in place) and attention (`sdpa`, the
-  default, and `eager`), and how many of the 32 answers each gives as the default does;
+  default, and `eager`), with `--compile` also the static cache with the step compiled, and how
+  many of the 32 answers each gives as the default does;
 - one decoding step by operator (torch.profiler, default options; the profiler adds its own
   overhead to every call, so read the shares, not the milliseconds);
 - each linear layer's shape at 32 rows alone: microseconds, and the weight bytes it reads per
@@ -29,6 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 ROWS = 32
 NEW_TOKENS = 24
 OPTIONS = [("dynamic", "sdpa"), ("static", "sdpa"), ("dynamic", "eager"), ("static", "eager")]
+COMPILED = ("compiled", "sdpa")
+"""`--compile`: the static cache, and `generate`'s decoding step compiled by torch.compile (inductor)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "took minutes on an AVX2-only CPU and measures a path no run takes)",
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time the static cache with the decoding step compiled (torch.compile, inductor: "
+        "minutes of compiling, reported as the option's warm_up_s)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-decoding.json")
     return parser.parse_args(argv)
 
@@ -78,7 +88,7 @@ def decode(model, tokenizer, rows: list[list[int]], cache: str, new_tokens: int)
     start = SharedStart.of(model, rows)
     with padding_side(tokenizer, "left"):
         inputs = start.batch_inputs(tokenizer, rows, model.device)
-    if cache == "static":
+    if cache in ("static", "compiled"):
         inputs["cache"] = static_cache(model, start, len(rows), inputs["input_ids"].shape[1] + new_tokens)
     started = time.perf_counter()
     with torch.inference_mode():
@@ -88,6 +98,7 @@ def decode(model, tokenizer, rows: list[list[int]], cache: str, new_tokens: int)
             min_new_tokens=new_tokens,
             do_sample=False,
             pad_token_id=tokenizer.pad_token_id,
+            compile_config=compile_config() if cache == "compiled" else None,
         )
     return time.perf_counter() - started, output[:, inputs["input_ids"].shape[1] :]
 
@@ -102,12 +113,23 @@ def static_cache(model, start, rows: int, length: int):
     return cache
 
 
-def option_rates(model, tokenizer, rows, repeats: int) -> dict:
-    """Steps per second and answers like the default's, per (cache, attention) option."""
+def compile_config():
+    """transformers compiles `generate`'s step by itself only on accelerators; on a CPU only when
+    the config's private `_compile_all_devices` is set."""
+    from transformers import CompileConfig
+
+    config = CompileConfig(mode="default")
+    config._compile_all_devices = True
+    return config
+
+
+def option_rates(model, tokenizer, rows, repeats: int, options: list[tuple[str, str]]) -> dict:
+    """Steps per second and answers like the default's, per (cache, attention) option, and the
+    seconds of its first, 2-step generation (which compiles, where the option compiles)."""
     found, reference = {}, None
-    for cache, attention in OPTIONS:
+    for cache, attention in options:
         model.set_attn_implementation(attention)
-        decode(model, tokenizer, rows, cache, 2)  # warm up
+        warm_up_s, _ = decode(model, tokenizer, rows, cache, 2)
         steps, tokens = [], None
         for _ in range(repeats):
             full, tokens = decode(model, tokenizer, rows, cache, NEW_TOKENS)
@@ -117,6 +139,7 @@ def option_rates(model, tokenizer, rows, repeats: int) -> dict:
         found[f"{cache}+{attention}"] = {
             "steps_per_s": round(statistics.median(steps), 2),
             "answers_as_default": int((tokens == reference).all(dim=1).sum()),
+            "warm_up_s": round(warm_up_s, 1),
         }
     model.set_attn_implementation("sdpa")
     return found
@@ -156,7 +179,7 @@ def linear_rates(model, dtype, repeats: int = 100) -> dict:
     return found
 
 
-def dtype_point(model_ref, tokenizer, dtype_name: str, repeats: int) -> dict:
+def dtype_point(model_ref, tokenizer, dtype_name: str, repeats: int, options: list) -> dict:
     from ftvsrag.train.model import load_model, plan_device
 
     plan = plan_device("cpu", dtype_name)
@@ -164,7 +187,7 @@ def dtype_point(model_ref, tokenizer, dtype_name: str, repeats: int) -> dict:
     rows = rag_rows(tokenizer)
     point = {
         "prompt_tokens": [min(map(len, rows)), max(map(len, rows))],
-        "options": option_rates(model, tokenizer, rows, repeats),
+        "options": option_rates(model, tokenizer, rows, repeats, options),
         "operator_shares": operator_shares(model, tokenizer, rows),
         "linear": linear_rates(model, plan.dtype),
     }
@@ -181,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     from ftvsrag.files import write_json
     from ftvsrag.train.model import load_tokenizer, plan_device, resolve_model
 
+    options = [*OPTIONS, COMPILED] if args.compile else OPTIONS
     model_ref = resolve_model(args.model)
     tokenizer = load_tokenizer(model_ref)
     bench = {
@@ -190,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         "rows": ROWS,
         "new_tokens": NEW_TOKENS,
         "memory_gbps": round(memory_gbps("cpu"), 1),
-        "dtypes": {name: dtype_point(model_ref, tokenizer, name, args.repeats) for name in args.dtypes},
+        "dtypes": {
+            name: dtype_point(model_ref, tokenizer, name, args.repeats, options) for name in args.dtypes
+        },
     }
     write_json(args.out, bench)
     print(f"Wrote {args.out}")
