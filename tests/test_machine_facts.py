@@ -2,6 +2,7 @@
 bf16 rates differ a thousandfold (an architecture name alone, "x86_64", did not)."""
 
 import importlib
+import importlib.util
 import platform
 from pathlib import Path
 
@@ -70,3 +71,16 @@ def test_a_run_names_the_gpu_on_cuda_and_the_cpu_elsewhere(monkeypatch):
     monkeypatch.setattr("ftvsrag.manifest.cpu_model", lambda: "AMD EPYC 7B13")
     assert processor_name("cuda:1") == "NVIDIA H200 (cuda:1)"
     assert processor_name("cpu") == "AMD EPYC 7B13"
+
+
+@pytest.mark.parametrize(("native", "dtypes"), [(True, ["float32", "bfloat16"]), (False, ["float32"])])
+def test_the_decoding_bench_measures_bf16_only_where_the_cpu_computes_it(monkeypatch, native, dtypes):
+    """Emulated bf16 took minutes a point on an AVX2 CPU and measured a path no run takes there."""
+    monkeypatch.setattr(model_module, "native_bf16_cpu", lambda: native)
+    spec = importlib.util.spec_from_file_location(
+        "decoding", Path(__file__).parents[1] / "bench" / "decoding.py"
+    )
+    decoding = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(decoding)
+    assert decoding.parse_args([]).dtypes == dtypes
+    assert decoding.parse_args(["--dtypes", "bfloat16"]).dtypes == ["bfloat16"]
