@@ -405,8 +405,8 @@ def render_report(results: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def _machine(meta: dict[str, Any]) -> str:
-    """'AMD EPYC 7B13, float32': the processor the timings were measured on (runs recorded before it
-    was kept name none), then the dtypes."""
+    """'AMD EPYC 7B13, float32': the processor the timings were measured on, then the dtypes (a run
+    recorded before the processor was kept names the dtypes alone)."""
     return ", ".join(filter(None, [meta.get("processor"), _dtypes(meta)]))
 
 
