@@ -1,13 +1,15 @@
 """`ftvsrag run CONFIG --dry-run`: every check a run makes, then the run's own sequence of stages
 walked with a stage cache that computes nothing. Each stage is reused or to compute, with the
-tokens it would run through the model and the time that takes at this machine's measured peak.
+tokens it would run through the model and the time that takes at the model's speed on this machine,
+measured now (ftvsrag/throughput.py).
 Nothing is written: the index, when it must be built to plan retrieval, goes to a scratch folder
 that is removed afterwards, and a model not yet converted is read from its GGUF."""
 
 from __future__ import annotations
 
+import math
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,15 @@ from ftvsrag.adapters import train_adapters
 from ftvsrag.config import ExperimentConfig
 from ftvsrag.console import run_log
 from ftvsrag.context import RunContext, Setup
-from ftvsrag.eval.work import INFERENCE_FLOPS_PER_PARAMETER, LORA_TRAINING_FLOPS_PER_PARAMETER
 from ftvsrag.files import sha256_file
 from ftvsrag.generation.answering import Answers
+from ftvsrag.generation.generate import (
+    answer_batches,
+    padded_prompt_tokens,
+    prompt_tokens,
+    shared_prefix_length,
+    shared_start_length,
+)
 from ftvsrag.indexing import knowledge_index
 from ftvsrag.pipeline import (
     answer_probe,
@@ -32,13 +40,12 @@ from ftvsrag.pipeline import (
 from ftvsrag.rag.store import release_chroma
 from ftvsrag.run_folder import is_run_folder
 from ftvsrag.stages import ANSWERS, GENERATE, INDEX, TRAIN, Done, Stage, StageCache
+from ftvsrag.throughput import Throughput, measure_throughput
+from ftvsrag.train.collate import MIN_SHARED_PREFIX as MIN_SHARED_TRAINING_START
+from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport
-from ftvsrag.train.model import is_converted, model_parameters
+from ftvsrag.train.model import is_converted, model_parameters, model_with_random_weights
 
-PLAN_FRACTION_OF_PEAK = 0.55
-"""What share of the matmul peak a run keeps busy, for the time estimates: the benchmark's default
-run measured 0.548 (bench.json `run_fraction_of_peak`, bench/run.py --skip-cold at commit 51fe95b).
-Decoding is bound by per-step overhead more than by arithmetic, so read the times as +-2x."""
 REUSED, COMPUTE = "reused", "compute"
 
 
@@ -49,7 +56,7 @@ class Planned:
     status: str
     tokens: int = 0
     seconds: float = 0.0
-    """Its FLOPs at PLAN_FRACTION_OF_PEAK of the peak of the dtype it computes in."""
+    """Its tokens at the model's measured speed (`Throughput`)."""
 
 
 @dataclass
@@ -60,8 +67,10 @@ class PlanningCache(StageCache):
 
     scratch: Path = Path()
     parameters: int = 0
-    rates: dict[str, float] = field(default_factory=dict)
-    """FLOP/s the estimates assume for TRAIN and ANSWERS stages."""
+    speed: Callable[[], Throughput] | None = None
+    """Measures the model's speed, at the first stage to compute: a plan that reuses every stage
+    measures nothing."""
+    measured: Throughput | None = None
     entries: list[Planned] = field(default_factory=list)
     planned_adapters: dict[str, str] = field(default_factory=dict)
     """Placeholder weights hash -> the training label it stands in for."""
@@ -86,12 +95,17 @@ class PlanningCache(StageCache):
             return Done(self._planned_answers(label, detail, inputs, runtime), out, False, 0.0)
         raise ValueError(f"no plan for stage family {stage.family!r}")
 
+    def throughput(self) -> Throughput:
+        """What the estimates divide the work by."""
+        if self.measured is None:
+            self.measured = self.speed()
+        return self.measured
+
     def _planned_training(self, label, detail, inputs, runtime, out: Path) -> TrainingReport:
-        tokenizer = runtime.tokenizer
-        lengths = [len(_row_tokens(tokenizer, row)) for row in inputs.rows]
-        tokens = round(sum(lengths) * inputs.settings.epochs)
-        flops = LORA_TRAINING_FLOPS_PER_PARAMETER * self.parameters * tokens
-        self.entries.append(Planned(label, detail, COMPUTE, tokens, flops / self.rates[TRAIN]))
+        token_lists = [_row_tokens(runtime.tokenizer, row) for row in inputs.rows]
+        tokens = training_tokens(token_lists, inputs.settings)
+        seconds = self.throughput().training_seconds(tokens)
+        self.entries.append(Planned(label, detail, COMPUTE, tokens, seconds))
         weights = out / "adapter" / "adapter_model.safetensors"
         weights.parent.mkdir()
         weights.write_text(out.name)  # a placeholder whose hash no stored answer can hold
@@ -99,17 +113,28 @@ class PlanningCache(StageCache):
         return TrainingReport(0.0, 0, 0.0)
 
     def _planned_answers(self, label, detail, inputs, runtime) -> Answers:
-        tokenizer = runtime.tokenizer
-        prompts = [
-            len(tokenizer.apply_chat_template(c, tokenize=True, add_generation_prompt=True)["input_ids"])
-            for c in inputs.conversations
-        ]
-        tokens = sum(prompts) + inputs.max_new_tokens * len(prompts)
+        token_lists = prompt_tokens(runtime.tokenizer, inputs.conversations)
+        batches = answer_batches(token_lists, runtime.limits)
+        prompt = padded_prompt_tokens(token_lists, batches, shared_start_length(token_lists))
+        rows = [len(batch) for batch in batches]
+        tokens = prompt + inputs.max_new_tokens * sum(rows)
+        seconds = self.throughput().answering_seconds(prompt, rows, inputs.max_new_tokens)
         after = self.planned_adapters.get(inputs.adapter_sha256)
         status = f"{COMPUTE} after {after}" if after else COMPUTE
-        flops = INFERENCE_FLOPS_PER_PARAMETER * self.parameters * tokens
-        self.entries.append(Planned(label, detail, status, tokens, flops / self.rates[ANSWERS]))
-        return Answers([""] * len(prompts), prompts, [0] * len(prompts))
+        self.entries.append(Planned(label, detail, status, tokens, seconds))
+        lengths = [len(ids) for ids in token_lists]
+        return Answers([""] * len(lengths), lengths, [0] * len(lengths))
+
+
+def training_tokens(token_lists: list[list[int]], settings: TrainSettings) -> int:
+    """Tokens a training runs through the model: every example once an epoch, less, with the
+    labelled loss on chat rows, the start all examples share beyond its one run per batch."""
+    shared = shared_prefix_length(token_lists) if settings.loss == "labelled" else 0
+    if settings.batch_size < 2 or shared < MIN_SHARED_TRAINING_START:
+        shared = 0
+    batches = math.ceil(len(token_lists) / settings.batch_size)
+    per_epoch = sum(len(ids) - shared for ids in token_lists) + shared * batches
+    return round(per_epoch * settings.epochs)
 
 
 def _row_tokens(tokenizer, row: dict) -> list[int]:
@@ -128,16 +153,14 @@ def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), proce
     with tempfile.TemporaryDirectory(prefix="ftvsrag-dry-run-") as scratch, run_log(None):
         setup = prepare(run, convert=False)
         plan = setup.model.plan
-        peaks = {
-            name: measure_peak(plan.device, name) for name in {plan.dtype_name, plan.training.dtype_name}
-        }
-        rates = {
-            TRAIN: PLAN_FRACTION_OF_PEAK * peaks[plan.training.dtype_name],
-            ANSWERS: PLAN_FRACTION_OF_PEAK * peaks[plan.dtype_name],
-        }
+
+        def speed() -> Throughput:
+            probe = model_with_random_weights(setup.model.model, plan)
+            return measure_throughput(probe, config.train.lora, plan.training.dtype)
+
         parameters = model_parameters(setup.model.model)
         planner = PlanningCache(
-            run.cache_root, force, scratch=Path(scratch), parameters=parameters, rates=rates
+            run.cache_root, force, scratch=Path(scratch), parameters=parameters, speed=speed
         )
         passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
         walk_stages(run, setup, knowledge, questions, passages, planner)
@@ -156,7 +179,7 @@ def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), proce
             f"{model.plan.device} ({dtypes})",
             *([f"Chroma server: {config.rag.server} answered"] if setup.server is not None else []),
         ]
-        return render_plan(run, checks, planner.entries, peaks, planner.unwritten_generation)
+        return render_plan(run, checks, planner.entries, planner.measured, planner.unwritten_generation)
 
 
 def walk_stages(
@@ -174,29 +197,11 @@ def walk_stages(
         release_chroma()
 
 
-def measure_peak(device: str, dtype_name: str) -> float:
-    """This machine's matmul rate now, FLOP/s, in one dtype (a few 1024-square products)."""
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a = torch.randn(1024, 1024, dtype=dtype, device=device)
-    b = torch.randn(1024, 1024, dtype=dtype, device=device)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        torch.matmul(a, b)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - started)
-    return 2 * 1024**3 / best
-
-
 def render_plan(
     run: RunContext,
     checks: list[str],
     entries: list[Planned],
-    peaks: dict[str, float],
+    throughput: Throughput | None,
     unwritten_generation: bool = False,
 ) -> str:
     rows = [
@@ -205,12 +210,11 @@ def render_plan(
     ]
     todo = [e for e in entries if e.status != REUSED]
     seconds = sum(e.seconds for e in todo)
-    measured = ", ".join(f"{name} {peak / 1e9:.0f}" for name, peak in sorted(peaks.items()))
     summary = f"{len(entries) - len(todo)} of {len(entries)} stages reused; "
     summary += (
         f"to compute: {sum(e.tokens for e in todo):,} tokens through the model, about {_duration(seconds)} "
-        f"at {PLAN_FRACTION_OF_PEAK:.0%} of this machine's matmul peak ({measured} GFLOP/s, measured now; "
-        "answers cut at the limit and asked again are not counted)."
+        f"at the model's speed on this machine, measured now ({throughput.describe()}); every answer "
+        "is counted at the full eval.max_new_tokens, and answers cut there and asked again are not counted."
         if seconds
         else "nothing to compute through the model."
     )

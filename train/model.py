@@ -267,6 +267,20 @@ def load_model(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
     return loaded.to(plan.device)
 
 
+def model_with_random_weights(model: ResolvedModel, plan: DevicePlan) -> PreTrainedModel:
+    """The model's architecture with freshly initialised weights, on the plan's device and in its
+    dtype: it computes as fast as the model, and no weights are read (the dry run's speed probe,
+    before a model is even converted)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = _load(AutoConfig.from_pretrained, model)
+    with torch.device(plan.device):
+        built = AutoModelForCausalLM.from_config(config, dtype=plan.dtype)
+    built.get_output_embeddings().register_forward_pre_hook(_contiguous_input)
+    return built.eval()
+
+
 def _contiguous_input(module, args):
     """The output head gets the last position of each row (`logits_to_keep`), a strided slice. On
     a CPU, torch 2.13's bf16 linear over a strided 3-D input and a weight that needs no gradient (a

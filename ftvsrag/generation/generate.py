@@ -78,6 +78,27 @@ def shared_prefix_length(token_lists: list[list[int]]) -> int:
     return length
 
 
+def shared_start_length(token_lists: list[list[int]]) -> int:
+    """The tokens of the shared start that `generate_answers` runs once: none for a single prompt,
+    or where the prompts share fewer than MIN_SHARED_PREFIX."""
+    shared = shared_prefix_length(token_lists)
+    return shared if len(token_lists) > 1 and shared >= MIN_SHARED_PREFIX else 0
+
+
+def answer_batches(token_lists: list[list[int]], limits: BatchLimits) -> list[list[int]]:
+    """The prompts' indices, batch by batch, as `generate_answers` answers them: longest first, so
+    similar lengths share a batch (less padding) and memory peaks at the start."""
+    order = sorted(range(len(token_lists)), key=lambda i: -len(token_lists[i]))
+    longest = len(token_lists[order[0]]) if order else 0
+    return [[order[p] for p in positions] for positions in balanced_batches(len(order), longest, limits)]
+
+
+def padded_prompt_tokens(token_lists: list[list[int]], batches: list[list[int]], shared: int) -> int:
+    """Prompt tokens `generate_answers` runs through the model: the shared start once, then each
+    batch's own parts padded to its longest."""
+    return shared + sum(len(b) * max(len(token_lists[i]) - shared for i in b) for b in batches)
+
+
 @dataclass(frozen=True)
 class SharedStart:
     """The tokens every prompt starts with, run through the model once, and their KV cache."""
@@ -89,8 +110,8 @@ class SharedStart:
     def of(cls, model: PreTrainedModel, token_lists: list[list[int]]) -> SharedStart:
         import torch
 
-        shared = shared_prefix_length(token_lists)
-        if len(token_lists) < 2 or shared < MIN_SHARED_PREFIX:
+        shared = shared_start_length(token_lists)
+        if not shared:
             return cls([], None)
         ids = token_lists[0][:shared]
         with torch.inference_mode():
@@ -149,12 +170,9 @@ def generate_answers(
     token_lists = prompt_tokens(tokenizer, conversations)
     model.eval()
     start = SharedStart.of(model, token_lists)
-    # Longest first: similar lengths share a batch (less padding) and memory peaks at the start.
-    order = sorted(range(len(token_lists)), key=lambda i: -len(token_lists[i]))
     stop_ids = _stop_token_ids(model, tokenizer)
     answered: dict[int, tuple[str, int]] = {}
-    batches = balanced_batches(len(order), len(token_lists[order[0]]) if order else 0, limits)
-    mine = [[order[p] for p in positions] for positions in batches[team.rank :: team.size]]
+    mine = answer_batches(token_lists, limits)[team.rank :: team.size]
     with (
         padding_side(tokenizer, "left"),
         tqdm(total=sum(map(len, mine)), desc=desc, unit="q", disable=not team.leads) as progress,
