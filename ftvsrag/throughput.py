@@ -78,12 +78,19 @@ def measure_throughput(model: PreTrainedModel, lora: LoraSettings, training_dtyp
     (`model_with_random_weights`). Any weights do: the arithmetic, not the values, sets the time."""
     import torch
 
+    from ftvsrag.train.collate import takes_logits_mask
+
+    # As `generate` asks for them: the next token's logits only, not the vocabulary at every position.
+    last = {"logits_to_keep": 1} if takes_logits_mask(model) else {}
     rows, length = PROMPT_SHAPE
     ids = _token_ids(model, rows, length)
     with torch.inference_mode():
-        model(input_ids=ids[:1])  # a first call's allocations at this length are not the model's speed
+        model(
+            input_ids=ids[:1], **last
+        )  # a first call's allocations at this length are not the model's speed
         passes = [
-            _timed(model.device, lambda: model(input_ids=ids, use_cache=True)) for _ in range(PROMPT_PASSES)
+            _timed(model.device, lambda: model(input_ids=ids, use_cache=True, **last))
+            for _ in range(PROMPT_PASSES)
         ]
         prompt_s = min(seconds for seconds, _ in passes)
         cache = passes[-1][1].cache
