@@ -4,8 +4,9 @@ divides each stage's work by them.
 
 A matmul peak times one fixed share cannot stand in for these: prompts, decoding and training each
 keep a different share of the peak busy, and a different one on every machine. So estimated, on an
-AVX2-only 2-core CPU, the default replication was to take 18.1 and 14.8 min (two dry runs); it took
-10.4 min of stages, and these measurements estimate 9.7 to 10.5 min (README, `--dry-run`).
+AVX2-only 2-core CPU, the default replication was to take 18.1 and 14.8 min (two dry runs) where it
+took 10.4 min of stages; these measurements planned 11.6 to 13.2 min around a run of 13.3 min, that
+machine's speed having drifted (README, `--dry-run`).
 """
 
 from __future__ import annotations
