@@ -3,13 +3,18 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test test-fast lint clean
 
 run: $(STAMP)
 	$(VENV)/bin/ftvsrag run configs/cities.yaml
 
+# The whole suite, the CI command; --durations shows where its time goes.
 test: $(STAMP)
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --durations=15
+
+# The model-free tests (no model, tokenizer, torch module or process): the loop while changing code.
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest -m "not slow" --durations=5
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

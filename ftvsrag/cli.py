@@ -94,7 +94,8 @@ def _add_experiment_commands(commands) -> None:
         "  ftvsrag run configs/cities.yaml train.epochs=5 rag.k=3\n"
         "  ftvsrag run configs/documents.yaml data.documents=DOCS data.questions=Q.jsonl name=mine\n\n"
         "DOCS: a JSONL file of {id, title?, text} records or a folder of .txt/.md files.\n"
-        "Q.jsonl: {question, answer} or {question, answers: [aliases]} records.",
+        "Q.jsonl: {question, answer} or {question, answers: [aliases]} records.\n\n"
+        "components a config names (registered; a new one is one module):\n" + _components_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_arguments(run, "configs/cities.yaml")
@@ -111,8 +112,7 @@ def _add_experiment_commands(commands) -> None:
         action="append",
         default=[],
         metavar="STAGE",
-        help="recompute a stage even if its inputs are unchanged (repeatable): "
-        "all, index, train, train:ADAPTER (train:ft, train:reader, ...), answers",
+        help="recompute a stage even if its inputs are unchanged (repeatable): " + ", ".join(_forceable()),
     )
     run.add_argument(
         "--dry-run",
@@ -150,6 +150,24 @@ def _add_tool_commands(commands) -> None:
     report.add_argument("run_dir", type=Path, help="a run folder, e.g. runs/cities")
     report.set_defaults(handler=_report)
 
+    compare = commands.add_parser(
+        "compare",
+        help="paired comparison of two runs over the same questions (no model needed)",
+        description="Per arm and split of two run folders: both accuracies, B - A with its 95 % interval, "
+        "exact McNemar, and the questions that flipped (the first N here, all in the HTML page). "
+        "Refuses when the runs asked different questions.",
+        epilog="Example: ftvsrag compare runs/cities-fp32 runs/cities-bf16",
+    )
+    compare.add_argument("run_a", type=Path, help="run folder A")
+    compare.add_argument("run_b", type=Path, help="run folder B")
+    compare.add_argument("--show", type=int, default=5, metavar="N", help="flipped questions shown per arm")
+    compare.add_argument(
+        "--html",
+        type=Path,
+        help="the page with every flipped question (default: compare-A-vs-B.html beside A)",
+    )
+    compare.set_defaults(handler=_compare)
+
     data = commands.add_parser(
         "cities",
         help="write the blog's cities_population.jsonl, byte for byte (OpenAI chat fine-tuning format)",
@@ -178,6 +196,26 @@ def _add_tool_commands(commands) -> None:
     cached.set_defaults(handler=_cache)
 
 
+def _adapters() -> list[str]:
+    """What `train:ADAPTER` takes: the knowledge fine-tune and every registered recipe."""
+    from ftvsrag.names import FT_ADAPTER
+    from ftvsrag.train.recipes import RECIPES
+
+    return [FT_ADAPTER, *RECIPES.names()]
+
+
+def _forceable() -> list[str]:
+    from ftvsrag.stages import forceable
+
+    return forceable(_adapters())
+
+
+def _components_help() -> str:
+    from ftvsrag.components import components
+
+    return "\n".join(f"  {c.config_key}: {', '.join(c.names)}" for c in components())
+
+
 def _add_config_arguments(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("config", type=Path, help=f"YAML config, e.g. {example}")
     parser.add_argument(
@@ -195,13 +233,11 @@ def _quiet_offline_environment() -> None:
 def _run(args: argparse.Namespace) -> int:
     from ftvsrag.config import load_config
     from ftvsrag.launch import check_nproc, launch
-    from ftvsrag.names import FT_ADAPTER
     from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.stages import check_forceable
     from ftvsrag.team import launched_together
-    from ftvsrag.train.recipes import RECIPES
 
-    force = check_forceable(args.force, [FT_ADAPTER, *RECIPES.names()])
+    force = check_forceable(args.force, _adapters())
     check_nproc(args.nproc)
     config = load_config(args.config, args.overrides)
     if args.dry_run:
@@ -260,7 +296,10 @@ def _print_outcome(outcome) -> int:
         print(forgetting_line(outcome.results))
     for note in outcome.warnings:
         print(f"Note: {note}")
-    print(f"\nFull report: {outcome.run_dir}/report.md (retrieval, paired tests, cost, chart); log: run.log")
+    print(
+        f"\nFull report: {outcome.run_dir}/report.html (every question, its passages and answers; "
+        "report.md in Markdown); log: run.log"
+    )
     return 0
 
 
@@ -285,6 +324,23 @@ def _report(args: argparse.Namespace) -> int:
     settings = args.run_dir / "config.yaml"
     config = load_config(settings) if settings.is_file() else ExperimentConfig()
     print(rescore_run(args.run_dir, config.summary_options(), recipe_phrase))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ftvsrag.eval.compare import compare_runs, comparison_markdown
+    from ftvsrag.eval.html_report import markdown_page
+    from ftvsrag.eval.rescore import read_answers
+    from ftvsrag.files import write_text_atomic
+
+    if args.show < 0:
+        raise UserInputError(f"--show must be 0 or more, got {args.show}")
+    names = (str(args.run_a), str(args.run_b))
+    comparisons = compare_runs(read_answers(args.run_a), read_answers(args.run_b), names)
+    print(comparison_markdown(comparisons, names, limit=args.show))
+    page = args.html or args.run_a.parent / f"compare-{args.run_a.name}-vs-{args.run_b.name}.html"
+    write_text_atomic(page, markdown_page(comparison_markdown(comparisons, names)))
+    print(f"Every flipped question: {page}")
     return 0
 
 

@@ -32,6 +32,7 @@ from ftvsrag.eval.chart import (
     write_frontier_chart,
     write_training_chart,
 )
+from ftvsrag.eval.html_report import HTML_FILE, render_html
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
@@ -304,14 +305,10 @@ def write_run(
     write_jsonl(folder / DATA_FILE, [{"messages": f.messages()} for f in knowledge.facts])
     if knowledge.has_documents:
         write_jsonl(folder / PASSAGES_FILE, [asdict(p) for p in passages])
-    has_chart = write_accuracy_chart(results, folder / CHART_FILE)
-    write_frontier_chart(results, folder / FRONTIER_FILE)
-    write_training_chart(results, folder / TRAINING_FILE)
-    meta = report_meta(run, setup, knowledge, CHART_FILE if has_chart else None)
-    report = render_report(results, meta)
-    write_jsonl(folder / "answers.jsonl", [r.to_json() for r in records])
+    rows = [r.to_json() for r in records]
+    write_jsonl(folder / "answers.jsonl", rows)
     write_json(folder / "results.json", results)
-    write_text_atomic(folder / "report.md", report)
+    report, meta = write_reports(folder, report_meta(run, setup, knowledge, None), results, rows)
     write_json(
         folder / "manifest.json",
         build_manifest(
@@ -346,6 +343,19 @@ def write_run(
         ),
     )
     return report
+
+
+def write_reports(folder: Path, meta: dict, results: dict, rows: list[dict]) -> tuple[str, dict]:
+    """The charts, report.md and report.html (its explorer over `rows`, answers.jsonl); returns the
+    report and its meta, which names the accuracy chart when there is one."""
+    if write_accuracy_chart(results, folder / CHART_FILE):
+        meta = {**meta, "chart": CHART_FILE}
+    write_frontier_chart(results, folder / FRONTIER_FILE)
+    write_training_chart(results, folder / TRAINING_FILE)
+    report = render_report(results, meta)
+    write_text_atomic(folder / "report.md", report)
+    write_text_atomic(folder / HTML_FILE, render_html(report, rows, folder))
+    return report, meta
 
 
 def redacted(config: ExperimentConfig) -> ExperimentConfig:

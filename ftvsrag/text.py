@@ -46,3 +46,13 @@ def padded_words(text: str) -> str:
     """`normalise_text` with a space at each end: a phrase padded alike is found in it only as
     whole words ('judo' is not in ' judoka ')."""
     return f" {normalise_text(text)} "
+
+
+ABSTENTION = "I don't know."
+"""What the prompts ask a model to say when it does not know, and what the reader is trained to say."""
+_ABSTAINING = tuple(normalise_text(p) for p in (ABSTENTION, "I do not know"))
+
+
+def abstains(output: str) -> bool:
+    """The answer opens by saying it does not know ('I don't know.', 'I do not know the answer')."""
+    return normalise_text(output).startswith(_ABSTAINING)

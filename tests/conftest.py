@@ -1,8 +1,72 @@
 from __future__ import annotations
 
+import multiprocessing.process
+import subprocess
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+
+SLOW = "slow"
+"""The marker of a test that loads a model or a tokenizer, builds a torch module (a tiny model, an
+embedder) or starts a process: `make test-fast` (pytest -m "not slow") leaves it out."""
+QUICK_PROGRAMS = {"git"}
+"""Programs a model-free test may run: the manifest reads the commit with git."""
+
+
+class TierViolation(BaseException):
+    """A test outside the slow tier did slow work. A BaseException, so that code under test which
+    catches Exception cannot swallow it."""
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_stays_model_free(request):
+    """Every test not marked slow runs with models, tokenizers, torch modules and new processes
+    refused, so the fast tier holds only what it claims to hold."""
+    if request.node.get_closest_marker(SLOW):
+        yield
+        return
+    refused: list[str] = []
+    with heavy_work_refused(refused):
+        yield
+    if refused:
+        pytest.fail(f"{refused[0]}: mark the test @pytest.mark.slow (make test-fast leaves those out)")
+
+
+@contextmanager
+def heavy_work_refused(refused: list[str]):
+    import torch
+    from transformers import AutoTokenizer
+    from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+    def refuse(what: str):
+        refused.append(what)
+        raise TierViolation(what)
+
+    real_popen = subprocess.Popen.__init__
+
+    def popen(self, args, *rest, **kwargs):
+        program = Path(str(args if isinstance(args, (str, bytes)) else args[0]).split()[0]).name
+        if program not in QUICK_PROGRAMS:
+            refuse(f"this test starts a process ({program})")
+        return real_popen(self, args, *rest, **kwargs)
+
+    def module(self, *args, **kwargs):
+        refuse(f"this test builds a torch module ({type(self).__name__})")
+
+    def tokenizer(cls, *args, **kwargs):
+        refuse("this test loads a tokenizer")
+
+    def process(self):
+        refuse("this test starts a process (multiprocessing)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "__init__", popen)
+        patch.setattr(multiprocessing.process.BaseProcess, "start", process)
+        patch.setattr(torch.nn.Module, "__init__", module)
+        patch.setattr(PreTrainedTokenizerBase, "from_pretrained", classmethod(tokenizer))
+        patch.setattr(AutoTokenizer, "from_pretrained", classmethod(tokenizer))
+        yield
 
 
 @pytest.fixture(scope="session")

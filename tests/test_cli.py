@@ -134,6 +134,7 @@ def test_model_folder_without_config(capsys, tmp_path):
     assert "has no config.json" in err
 
 
+@pytest.mark.slow
 def test_corrupt_gguf(capsys, tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)

@@ -1,6 +1,7 @@
 """`train.loss: labelled`: logits on labelled positions only and each batch's shared prompt start
 run once give the same loss and gradients as TRL's plain padded batch, for less work."""
 
+import pytest
 import torch
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -22,6 +23,7 @@ def tokenize_chat(messages, tokenizer, max_length):
     return {"input_ids": ids, "labels": [IGNORE_INDEX] * len(prompt) + ids[len(prompt) :]}
 
 
+@pytest.mark.slow
 def test_the_loss_is_unchanged_and_logits_cover_labelled_positions_only(smollm2_tokenizer, tmp_path):
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     features = [tokenize_chat(r["messages"], smollm2_tokenizer, 256) for r in cities_records(3)]
@@ -50,6 +52,7 @@ def test_the_loss_is_unchanged_and_logits_cover_labelled_positions_only(smollm2_
     assert torch.allclose(sliced_out.loss, full_out.loss, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_shared_prefix_run_once_gives_the_same_loss_and_gradients(smollm2_tokenizer, tmp_path):
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny")
     features = [tokenize_chat(r["messages"], smollm2_tokenizer, 256) for r in cities_records(12)[9:]]

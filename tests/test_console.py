@@ -4,6 +4,8 @@ the screen (unless --verbose); stage lines, progress bars and the result stay on
 import logging
 import warnings
 
+import pytest
+
 from ftvsrag.console import run_log
 
 
@@ -33,6 +35,7 @@ def test_verbose_shows_them_too_and_the_setup_is_restored_after(tmp_path, capfd)
     assert logging.getLogger("transformers").handlers  # its own stderr handler is back
 
 
+@pytest.mark.slow
 def test_the_trainers_loss_lines_go_to_the_log(smollm2_tokenizer, tmp_path, capfd):
     from ftvsrag.knowledge.facts import cities_records
     from ftvsrag.train.config import LoraSettings, TrainSettings

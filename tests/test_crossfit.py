@@ -24,8 +24,8 @@ from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.embeddings import Embedder
 from ftvsrag.rag.store import open_collection, release_chroma, upsert_documents
 from ftvsrag.team import SOLO
+from ftvsrag.text import ABSTENTION as DONT_KNOW
 from ftvsrag.train.reader_rows import (
-    DONT_KNOW,
     crossfit_folds,
     document_reader_examples,
     reader_rows,

@@ -36,6 +36,7 @@ def test_two_processes_embed_what_one_does(tmp_path):
     np.testing.assert_array_equal(saved["shared"], saved["alone"])
 
 
+@pytest.mark.slow
 def test_one_process_gets_the_vectors_of_a_plain_encode():
     """The same batches as sentence-transformers' own `encode` of the whole list, so indexes and
     retrievals are what they were before embedding was shared out (100 sentences, many of one length)."""

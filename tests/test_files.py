@@ -31,6 +31,7 @@ def test_a_finished_run_replaces_the_previous_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cities"]
 
 
+@pytest.mark.slow
 def test_the_staging_folder_of_a_killed_writer_is_swept_and_a_live_ones_is_kept(tmp_path):
     """Defect: a run killed with SIGKILL left runs/.<name>.partial-* behind for good."""
     script = (

@@ -14,6 +14,7 @@ from tests.conftest import tiny_llama
 LORA = LoraSettings(r=4, alpha=8, dropout=0.0)
 
 
+@pytest.mark.slow
 def test_frozen_layers_store_and_compute_in_bf16_and_everything_else_stays_fp32(smollm2_tokenizer, tmp_path):
     from peft import get_peft_model
 
@@ -46,6 +47,7 @@ def test_frozen_layers_store_and_compute_in_bf16_and_everything_else_stays_fp32(
     assert all(p.grad is None for n, p in model.named_parameters() if "lora_" not in n)
 
 
+@pytest.mark.slow
 def test_a_training_with_frozen_layers_in_bf16_learns_as_fp32_does(smollm2_tokenizer, tmp_path):
     from safetensors.torch import load_file
 

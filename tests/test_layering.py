@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {
     "ftvsrag": ROOT / "ftvsrag",
@@ -117,6 +119,7 @@ raise SystemExit(main(["report", {run!r}]))
 """
 
 
+@pytest.mark.slow
 def test_report_rescores_with_torch_transformers_and_chromadb_unimportable(tmp_path):
     run = tmp_path / "slice"
     shutil.copytree(ROOT / "tests" / "data" / "slice_run", run)

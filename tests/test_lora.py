@@ -10,6 +10,7 @@ from ftvsrag.train.model import plan_device
 from tests.conftest import tiny_llama
 
 
+@pytest.mark.slow
 def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tmp_path):
     from transformers import LlamaForCausalLM
 
@@ -67,6 +68,7 @@ def test_lora_trains_adapters_only_and_reloads_identically(smollm2_tokenizer, tm
         assert (trained_logits - plain(**inputs).logits).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_generation_leaves_the_tokenizer_padding_as_it_found_it(smollm2_tokenizer, tmp_path):
     from ftvsrag.generation.generate import batch_limits, generate_answers
 
@@ -92,6 +94,7 @@ def test_shared_prefix_stops_one_token_short_of_the_shortest_prompt():
     assert shared_prefix_length([]) == 0
 
 
+@pytest.mark.slow
 def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, tmp_path, monkeypatch):
     from safetensors.torch import load_file
     from transformers import Trainer
@@ -136,6 +139,7 @@ def test_an_interrupted_training_resumes_from_its_checkpoint(smollm2_tokenizer, 
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+@pytest.mark.slow
 def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smollm2_tokenizer, tmp_path):
     from trl import SFTTrainer
 
@@ -173,6 +177,7 @@ def test_chat_rows_train_on_the_answer_only_and_a_long_example_is_an_error(smoll
     assert not (tmp_path / "adapter").exists()
 
 
+@pytest.mark.slow
 def test_the_labelled_loss_trains_as_trls_own_loss_does(smollm2_tokenizer, tmp_path):
     """`train.loss: labelled` (logits on labelled positions, shared starts once) against SFTTrainer's
     own fused-head loss: the same losses and the same adapter, with fewer tokens computed."""
@@ -208,6 +213,7 @@ def test_warmup_is_transformers_count_but_never_every_step(rows, batch, epochs, 
     assert warmup_steps(TrainSettings(epochs=epochs, batch_size=batch, warmup_ratio=0.05), rows) == warmup
 
 
+@pytest.mark.slow
 def test_a_training_of_one_step_moves_the_weights(smollm2_tokenizer, tmp_path):
     """Defect: a 6-fact knowledge base in batches of 8 for one epoch is one optimiser step, and the
     warmup ran that step at learning rate 0: every lora_B stayed 0 and the report called the
@@ -224,6 +230,7 @@ def test_a_training_of_one_step_moves_the_weights(smollm2_tokenizer, tmp_path):
     assert all(tensor.abs().sum() > 0 for tensor in lora_b)
 
 
+@pytest.mark.slow
 def test_an_adapter_that_did_not_move_is_said_plainly(smollm2_tokenizer, tmp_path):
     from pathlib import Path
 
@@ -247,6 +254,7 @@ def test_an_adapter_that_did_not_move_is_said_plainly(smollm2_tokenizer, tmp_pat
     assert note.startswith("adapter ft: its training (2 steps) left every weight unchanged")
 
 
+@pytest.mark.slow
 def test_mixed_text_and_chat_rows_train_as_one_language_model_dataset(smollm2_tokenizer, tmp_path):
     """'lm+chat': a chat row among text rows is written out in the chat template, turn markers and
     the end-of-turn token included, and the mixed rows train a tiny model."""
@@ -270,6 +278,7 @@ def test_mixed_text_and_chat_rows_train_as_one_language_model_dataset(smollm2_to
     assert report.steps == 2 and report.weights_changed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["chat", "lm", "lm+chat", "qa-gen", "held-out"])
 def test_each_knowledge_recipe_trains_a_tiny_model_and_moves_its_weights(recipe, smollm2_tokenizer, tmp_path):
     """Every knowledge recipe's rows (its first training, for a cross-fitted one) train as they are."""
@@ -322,6 +331,7 @@ def test_reporting_logs_move_beside_the_adapter_and_nothing_else_does(tmp_path):
     assert reporting_integrations(["tensorboard"]) == ["tensorboard"]
 
 
+@pytest.mark.slow
 def test_the_curve_runs_from_the_first_step_to_the_last_whatever_logging_steps_says(
     smollm2_tokenizer, tmp_path
 ):

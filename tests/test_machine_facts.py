@@ -29,6 +29,7 @@ def test_the_cpu_is_named_as_linux_names_it(tmp_path):
     assert cpu_model(cpuinfo) == "AMD EPYC 7B13"
 
 
+@pytest.mark.slow
 def test_without_proc_cpuinfo_the_platform_names_the_cpu(tmp_path):
     assert cpu_model(tmp_path / "absent") == (platform.processor() or platform.machine())
 
@@ -46,6 +47,7 @@ def test_the_bf16_unit_is_the_best_the_cpu_reports(monkeypatch, amx, avx512_bf16
     assert model_module.native_bf16_cpu() is (unit is not None)
 
 
+@pytest.mark.slow
 def test_a_run_manifest_and_the_bench_name_the_cpu_and_its_units(monkeypatch):
     import torch
 

@@ -25,6 +25,7 @@ def test_missing_gguf_file(tmp_path):
         resolve_model(str(tmp_path / "missing.gguf"), tmp_path)
 
 
+@pytest.mark.slow
 def test_corrupt_gguf_file(tmp_path):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\x00" * 64)
@@ -118,6 +119,7 @@ def test_model_files_are_known_by_content_hashed_once(tmp_path, monkeypatch):
     assert model.content_sha256(first, cache) == hashlib.sha256(b"GGUF other weights!").hexdigest()
 
 
+@pytest.mark.slow
 def test_the_output_head_reads_a_contiguous_input(smollm2_tokenizer, tmp_path):
     """Defect: with bf16 weights that need no gradient (an adapter merged for answering), torch's
     CPU linear over the head's strided last-position slice copied the whole head once per row, and

@@ -133,6 +133,7 @@ raise SystemExit(main(["run", {config!r}, "runs_dir=" + {runs!r}, "name=killed"]
 """
 
 
+@pytest.mark.slow
 def test_a_run_ended_by_sigterm_leaves_no_staging_folder(tmp_path):
     """`kill` (SIGTERM) once ended the process at once and left `.killed.partial-PID-…` behind; it
     now unwinds as Ctrl-C does, and the earlier run folder of that name stays as it was."""

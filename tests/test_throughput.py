@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from ftvsrag.throughput import MANY_ROWS, PROMPT_SHAPE, measure_throughput
@@ -10,6 +11,7 @@ from ftvsrag.train.model import DevicePlan, model_parameters, model_with_random_
 from tests.conftest import tiny_llama
 
 
+@pytest.mark.slow
 def test_the_probe_times_prompts_decoding_and_training_with_the_runs_lora(smollm2_tokenizer, tmp_path):
     model = tiny_llama(smollm2_tokenizer, tmp_path / "tiny").eval()
     asked: list[tuple[tuple, object]] = []  # (input shape, logits_to_keep) of each call
@@ -32,6 +34,7 @@ def test_the_probe_times_prompts_decoding_and_training_with_the_runs_lora(smollm
     }
 
 
+@pytest.mark.slow
 def test_the_probe_model_has_the_architecture_without_reading_its_weights(smollm2):
     probe = model_with_random_weights(smollm2, DevicePlan("cpu", "float32"))
 

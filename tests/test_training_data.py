@@ -3,7 +3,8 @@ import random
 
 from ftvsrag.config import ExperimentConfig
 from ftvsrag.knowledge.facts import cities_facts
-from ftvsrag.train.reader_rows import DONT_KNOW, cities_reader_examples, reader_rows
+from ftvsrag.text import ABSTENTION as DONT_KNOW
+from ftvsrag.train.reader_rows import cities_reader_examples, reader_rows
 from ftvsrag.train.recipes.knowledge import knowledge_rows
 from ftvsrag.train.recipes.reader import check_disjoint, reader_facts
 

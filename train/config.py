@@ -39,8 +39,9 @@ class TrainSettings:
         "knowledge base or the fact sentences (continued pre-training, as Ovadia et al. and Soudani et "
         "al.); 'lm+chat': both, the turns written out in the chat template (the model keeps its chat "
         "format); 'qa-gen': the passages plus question -> answer pairs a generator wrote from them (see "
-        "generator:), never the evaluated questions; 'auto': 'lm' for documents, else 'chat'. Any "
-        "registered knowledge recipe.",
+        "generator:), never the evaluated questions; 'held-out': cross-fitted in the reader's folds, the "
+        "passages and the other folds' turns, each fold answering only its own questions; 'auto': 'lm' for "
+        "documents, else 'chat'. Any registered knowledge recipe.",
     )
     paraphrases: int = field(
         0,

@@ -13,9 +13,8 @@ from ftvsrag.knowledge.facts import Fact
 from ftvsrag.knowledge.questions import TRAIN_PARAPHRASES
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.rag.prompts import rag_messages
-from ftvsrag.text import padded_words
+from ftvsrag.text import ABSTENTION, padded_words
 
-DONT_KNOW = "I don't know."
 AUTO = "auto"
 
 
@@ -56,7 +55,7 @@ def reader_rows(
         gold_ids = {passage_id for passage_id, _ in example.gold}
         others = [text for passage_id, text in context if passage_id not in gold_ids]
         if rng.random() < without_gold:
-            documents, answer = others[:k], DONT_KNOW
+            documents, answer = others[:k], ABSTENTION
         elif gold_ids & {passage_id for passage_id, _ in context[:k]}:
             # Where the retriever put it: the reader trains on the contexts it will be given.
             documents, answer = [text for _, text in context[:k]], example.answer
