@@ -66,6 +66,12 @@
     return true;
   }
 
+  // As the prefix rule reads an answer: a term starts a word, and a short one (under 4 letters,
+  // like "pol") is a whole word, so "pol" is not marked inside "politics".
+  const WORD = /[\p{L}\p{N}_]/u;
+  const startsWord = (text, at) => at === 0 || !WORD.test(text[at - 1]);
+  const endsWord = (text, at) => at >= text.length || !WORD.test(text[at]);
+
   function highlighted(text, terms) {
     // The passage as text nodes with every case-insensitive occurrence of a gold term in <mark>.
     const fragment = document.createDocumentFragment();
@@ -73,8 +79,10 @@
     const spans = [];
     for (const term of terms.filter((t) => t)) {
       const needle = term.toLowerCase();
-      for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + needle.length)) {
-        spans.push([at, at + needle.length]);
+      for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 1)) {
+        if (startsWord(lower, at) && (needle.length >= 4 || endsWord(lower, at + needle.length))) {
+          spans.push([at, at + needle.length]);
+        }
       }
     }
     spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);

@@ -82,3 +82,26 @@ def test_a_person_filters_the_explorer_and_injected_markup_stays_text(browser, t
     browser.find_element(By.ID, "explorer").location_once_scrolled_into_view  # noqa: B018
     shot = Path(os.environ.get("FTVSRAG_SCREENSHOTS", tmp_path)) / "report-explorer.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_an_alias_is_highlighted_where_it_starts_a_word_and_a_short_one_only_whole(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from ftvsrag.eval.html_report import render_html
+
+    record = {
+        "arm": "rag",
+        "split": "train",
+        "id": "q1",
+        "question": "What is X's occupation?",
+        "gold": "politician",
+        "aliases": ["politician", "pol"],
+        "output": "politician",
+        "correct": True,
+        "retrieved_texts": ["Into politics early, an apolitical man, later a politician (pol.)."],
+    }
+    page = tmp_path / "report.html"
+    page.write_text(render_html("# r\n", [record], tmp_path), encoding="utf-8")
+    browser.get(page.as_uri())
+    browser.find_element(By.TAG_NAME, "summary").click()
+    assert [mark.text for mark in browser.find_elements(By.TAG_NAME, "mark")] == ["politician", "pol"]

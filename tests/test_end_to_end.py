@@ -19,6 +19,7 @@ RUN_FILES = [
     "frontier.png",
     "knowledge.jsonl",
     "manifest.json",
+    "report.html",
     "report.md",
     "results.json",
     "run.log",
@@ -93,6 +94,8 @@ def test_every_file_of_the_run_exists_and_parses(slice_run):
         assert curve[0][0] == 1 and curve[-1][0] == manifest["training"][name]["steps"]
         assert all(loss > 0 for _, loss in curve)
     assert (slice_run / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (slice_run / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3 and '"page_size":50' in page  # charts, explorer
 
 
 @pytest.mark.slow
