@@ -199,4 +199,6 @@ def test_the_console_shows_stage_lines_bars_and_the_result_and_no_library_warnin
     assert "==> train:ft (seed 0)" in done.stdout and "| **rag** |" in done.stdout
     assert "answering: 100%" in done.stderr  # the progress bars stay
     log = (tmp_path / "quiet" / "run.log").read_text()
-    assert "FutureWarning" in log and "ftvsrag.train: step" in log
+    # Which library warns changes with its version (transformers 5.25 no longer warns here);
+    # tests/test_console.py proves with a warning of its own that warnings go to run.log.
+    assert "ftvsrag.train: step" in log
