@@ -193,6 +193,12 @@ def _add_tool_commands(commands) -> None:
         "--max-size", metavar="SIZE", help="remove oldest entries until the cache fits SIZE (e.g. 500MB, 2GB)"
     )
     cached.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    cached.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every entry's files against their recorded sizes and digests; a damaged entry is "
+        "named and moved aside (.NAME.damaged-TIME), and the next run recomputes it",
+    )
     cached.set_defaults(handler=_cache)
 
 
@@ -344,6 +350,16 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_cache(entries) -> int:
+    from ftvsrag.cache_admin import verify_entries
+
+    damaged = verify_entries(entries)
+    for entry, why in damaged:
+        print(f"{entry.path.name}: {why}; moved aside")
+    print(f"{len(damaged)} of {len(entries)} entries damaged")
+    return 0
+
+
 def _cities(args: argparse.Namespace) -> int:
     from ftvsrag.files import write_text_atomic
     from ftvsrag.knowledge.facts import cities_jsonl
@@ -360,6 +376,8 @@ def _cache(args: argparse.Namespace) -> int:
 
     root = args.runs_dir / ".cache"
     entries = list_entries(root)
+    if args.verify:
+        return _verify_cache(entries)
     if args.older_than is None and args.max_size is None:
         print(table(entries) if entries else f"{root}: no cached stages")
         return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ftvsrag.adapters import train_adapters
@@ -46,7 +46,7 @@ from ftvsrag.train.config import TrainSettings
 from ftvsrag.train.lora import TrainingReport
 from ftvsrag.train.model import is_converted, model_parameters, model_with_random_weights
 
-REUSED, COMPUTE = "reused", "compute"
+REUSED, COMPUTE, DAMAGED = "reused", "compute", "damaged: recompute"
 
 
 @dataclass
@@ -74,17 +74,36 @@ class PlanningCache(StageCache):
     entries: list[Planned] = field(default_factory=list)
     planned_adapters: dict[str, str] = field(default_factory=dict)
     """Placeholder weights hash -> the training label it stands in for."""
+    planned: dict[str, Done] = field(default_factory=dict)
+    """Stages this plan computes, by cache folder name: a stage asked again with the same inputs (a
+    closed-book arm's questions in two splits) is what the run would reuse."""
     unwritten_generation: bool = False
     """A generation stage is still to compute: its text (qa-gen's pairs, generated rewordings) is not
     known yet, so the trainings on it are planned without it."""
 
     def run(self, stage: Stage, label: str, inputs, runtime=None, detail: str = "") -> Done:
-        stored = self.lookup(stage, label, inputs)
+        stored, damage = self.stored(stage, label, inputs)
+        if damage:  # the run will move it aside and recompute; the plan says so and moves nothing
+            done = self._plan(stage, label, detail, inputs, runtime)
+            self.entries[-1] = replace(self.entries[-1], status=DAMAGED)
+            return done
         if stored is not None:
             self.entries.append(Planned(label, detail, REUSED))
             return Done(stage.output(**stored["output"]), self.folder(stage, inputs), True, stored["seconds"])
+        return self._plan(stage, label, detail, inputs, runtime)
+
+    def _plan(self, stage: Stage, label: str, detail: str, inputs, runtime) -> Done:
         out = self.scratch / self.folder(stage, inputs).name
+        if out.name in self.planned:  # the same inputs again: the run reuses what it computed above
+            self.entries.append(
+                Planned(label, ", ".join(filter(None, [detail, "as computed above"])), REUSED)
+            )
+            return self.planned[out.name]
         out.mkdir(parents=True)
+        self.planned[out.name] = done = self._planned(stage, label, detail, inputs, runtime, out)
+        return done
+
+    def _planned(self, stage: Stage, label: str, detail: str, inputs, runtime, out: Path) -> Done:
         if stage.family == INDEX:
             self.entries.append(Planned(label, detail, COMPUTE))
             return Done(stage.compute(inputs, runtime, out, out / "checkpoints"), out, False, 0.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -22,9 +23,12 @@ from ftvsrag.files import atomic_dir, write_json
 
 INDEX, TRAIN, ANSWERS, GENERATE = "index", "train", "answers", "generate"
 """Stage families: what `--force` names, and the prefix of each cache folder."""
-CACHE_FORMAT = 3
-"""Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs)."""
+CACHE_FORMAT = 4
+"""Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs;
+4: each entry lists its files' sizes and digests)."""
 DONE_FILE = "stage.json"
+DAMAGED_MARK = ".damaged-"
+"""A damaged entry is renamed `.<entry>.damaged-<time>` beside the others: kept for a look, never read."""
 
 Inputs = TypeVar("Inputs")
 Output = TypeVar("Output")
@@ -130,6 +134,8 @@ class StageCache:
     root: Path
     force: frozenset[str] = frozenset()
     ledger: Ledger = field(default_factory=Ledger)
+    verify: bool = False
+    """Check every stored file's digest before reuse, not only its size."""
 
     def forced(self, label: str, family: str = "") -> bool:
         """Whether `--force` named the stage ('train:ft'), its family ('train', 'answers') or all."""
@@ -140,13 +146,33 @@ class StageCache:
         return self.root / f"{stage.family}-{stage_key(stage.family, CACHE_FORMAT, inputs)}"
 
     def lookup(self, stage: Stage, label: str, inputs: Any) -> dict | None:
-        """The stored record for `inputs`, or None when there is none or `--force` names the stage."""
-        return None if self.forced(label, stage.family) else _read_done(self.folder(stage, inputs))
+        """The stored record for `inputs`, or None when there is none, it is damaged, or `--force`
+        names the stage."""
+        return self.stored(stage, label, inputs)[0]
+
+    def stored(self, stage: Stage, label: str, inputs: Any) -> tuple[dict | None, str | None]:
+        """(the stored record, None), or (None, why the entry there cannot be trusted), or (None, None)
+        when there is none or `--force` names the stage. Sizes are checked always, digests too with
+        `verify`."""
+        folder = self.folder(stage, inputs)
+        if self.forced(label, stage.family) or not folder.exists():
+            return None, None
+        record = read_done(folder)
+        why = entry_damage(folder, record, self.verify)
+        return (None, why) if why else (record, None)
 
     def run(self, stage: Stage, label: str, inputs: Any, runtime: Any = None, detail: str = "") -> Done:
-        """The stage's output for `inputs`: stored, or computed now (and stored), then booked."""
+        """The stage's output for `inputs`: stored, or computed now (and stored), then booked. A
+        damaged entry is named in one line, moved aside and recomputed."""
         folder = self.folder(stage, inputs)
-        stored = self.lookup(stage, label, inputs)
+        stored, damage = self.stored(stage, label, inputs)
+        if damage:
+            aside = move_aside(folder)
+            print(
+                f"==> {label}: cache entry {folder.name} is damaged ({damage}); moved to {aside.name}, "
+                "recomputing",
+                flush=True,
+            )
         notes = ", ".join(note for note in (detail, f"reused {folder.name}" if stored else "") if note)
         print(f"==> {label}{f' ({notes})' if notes else ''}", flush=True)
         started = time.perf_counter()
@@ -168,15 +194,57 @@ class StageCache:
             record = {
                 "output": dataclasses.asdict(output),
                 "seconds": round(time.perf_counter() - started, 2),
+                "files": file_digests(out),
             }
             write_json(out / DONE_FILE, record)
         shutil.rmtree(scratch, ignore_errors=True)
         return {**record, "reused": False}
 
 
-def _read_done(folder: Path) -> dict | None:
+def read_done(folder: Path) -> dict | None:
+    """An entry's record, marked reused; None when it is missing or unreadable."""
     try:
         record = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return {**record, "reused": True}
+    return {**record, "reused": True} if isinstance(record, dict) else None
+
+
+def file_digests(folder: Path) -> dict[str, list]:
+    """Every file below `folder` but the entry's own record: its path -> [size, BLAKE2b digest]."""
+    return {
+        path.relative_to(folder).as_posix(): [path.stat().st_size, _digest(path)]
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.relative_to(folder).as_posix() != DONE_FILE
+    }
+
+
+def entry_damage(folder: Path, record: dict | None, digests: bool = False) -> str | None:
+    """Why a stored entry cannot be trusted, or None: its record is unreadable or lists no files, or
+    a file it lists is missing, has another size or (with `digests`) another digest."""
+    if record is None or not isinstance(record.get("files"), dict) or "output" not in record:
+        return f"{DONE_FILE} is missing, unreadable or lists no files"
+    for name, (size, digest) in record["files"].items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} has {path.stat().st_size} bytes, {size} recorded"
+        if digests and _digest(path) != digest:
+            return f"{name} differs from its recorded digest"
+    return None
+
+
+def move_aside(folder: Path) -> Path:
+    """`folder` renamed `.<name>.damaged-<time>` beside itself (never deleted: a person may look)."""
+    aside = folder.with_name(f".{folder.name}{DAMAGED_MARK}{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    os.replace(folder, aside)
+    return aside
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
