@@ -9,11 +9,7 @@ import pytest
 
 from ftvsrag.cli import main
 from ftvsrag.stages import DONE_FILE, Stage, StageCache
-
-
-@dataclass(frozen=True)
-class Inputs:
-    text: str
+from tests.test_stages import Inputs
 
 
 @dataclass(frozen=True)
