@@ -10,8 +10,9 @@ import pytest
 SLOW = "slow"
 """The marker of a test that loads a model or a tokenizer, builds a torch module (a tiny model, an
 embedder) or starts a process: `make test-fast` (pytest -m "not slow") leaves it out."""
-QUICK_PROGRAMS = {"git"}
-"""Programs a model-free test may run: the manifest reads the commit with git."""
+QUICK_PROGRAMS = {"git", "fc-list"}
+"""Programs a model-free test may run: the manifest reads the commit with git, and matplotlib's first
+import on a machine lists its fonts with fc-list (a chart drawn before any font cache exists)."""
 
 
 class TierViolation(BaseException):
