@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.locks import LOCKS_DIR
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -33,7 +34,7 @@ def list_entries(root: Path) -> list[Entry]:
             folder, sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()), now - _last_use(folder)
         )
         for folder in root.iterdir()
-        if folder.is_dir()
+        if folder.is_dir() and folder.name != LOCKS_DIR
     ]
     return sorted(entries, key=lambda e: -e.age_s)
 
@@ -74,8 +75,8 @@ def prune(
 
 def table(entries: list[Entry]) -> str:
     rows = [f"{'size':>10}  {'age':>8}  entry"]
-    rows += [f"{_size(e.size):>10}  {_age(e.age_s):>8}  {e.path.name}" for e in entries]
-    rows.append(f"{_size(sum(e.size for e in entries)):>10}  {'':>8}  total ({len(entries)} entries)")
+    rows += [f"{size_text(e.size):>10}  {_age(e.age_s):>8}  {e.path.name}" for e in entries]
+    rows.append(f"{size_text(sum(e.size for e in entries)):>10}  {'':>8}  total ({len(entries)} entries)")
     return "\n".join(rows)
 
 
@@ -93,7 +94,7 @@ def parse_age(text: str) -> float:
     return float(found.group(1)) * _AGES[found.group(2)]
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 

@@ -99,6 +99,23 @@ def _add_experiment_commands(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_arguments(run, "configs/cities.yaml")
+    _add_run_options(run)
+    run.set_defaults(handler=_run)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="fine-tune over recipe x augmentation x epochs on any knowledge base; write a CSV and a PNG",
+        description="Train one knowledge fine-tune per grid point (each recipe with its own augmentation: "
+        "paraphrases, or generated pairs per passage) and ask it the training questions, and on generated "
+        "cities unseen paraphrases, closed book. Writes runs/<name>/sweep.csv and sweep.png.",
+        epilog="Examples: ftvsrag sweep configs/sweep.yaml grid.epochs=[1,3]   "
+        "ftvsrag sweep configs/sweep_documents.yaml",
+    )
+    _add_config_arguments(sweep, "configs/sweep.yaml")
+    sweep.set_defaults(handler=_sweep)
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--nproc",
         type=int,
@@ -122,23 +139,16 @@ def _add_experiment_commands(commands) -> None:
         "writes nothing",
     )
     run.add_argument(
+        "--verify",
+        action="store_true",
+        help="before reusing a cached stage, check every file's digest, not only its size (a damaged "
+        "entry is named, moved aside and recomputed)",
+    )
+    run.add_argument(
         "--verbose",
         action="store_true",
         help="also show library warnings and the trainer's log (always in run.log)",
     )
-    run.set_defaults(handler=_run)
-
-    sweep = commands.add_parser(
-        "sweep",
-        help="fine-tune over recipe x augmentation x epochs on any knowledge base; write a CSV and a PNG",
-        description="Train one knowledge fine-tune per grid point (each recipe with its own augmentation: "
-        "paraphrases, or generated pairs per passage) and ask it the training questions, and on generated "
-        "cities unseen paraphrases, closed book. Writes runs/<name>/sweep.csv and sweep.png.",
-        epilog="Examples: ftvsrag sweep configs/sweep.yaml grid.epochs=[1,3]   "
-        "ftvsrag sweep configs/sweep_documents.yaml",
-    )
-    _add_config_arguments(sweep, "configs/sweep.yaml")
-    sweep.set_defaults(handler=_sweep)
 
 
 def _add_tool_commands(commands) -> None:
@@ -249,18 +259,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from ftvsrag.plan import dry_run
 
-        print(dry_run(config, force, args.nproc))
+        print(dry_run(config, force, args.nproc, verify=args.verify))
         return 0
     if launched_together():
-        return _run_in_team(config, force, args.verbose)
+        return _run_in_team(config, force, args.verbose, args.verify)
     if args.nproc > 1:
         check_processes(config, args.nproc)
-        flags = [f"--force={stage}" for stage in args.force] + (["--verbose"] if args.verbose else [])
+        flags = [f"--force={stage}" for stage in args.force]
+        flags += [flag for flag, on in (("--verbose", args.verbose), ("--verify", args.verify)) if on]
         return launch(args.nproc, ["run", str(args.config), *args.overrides, *flags])
-    return _print_outcome(run_experiment(config, force, verbose=args.verbose))
+    return _print_outcome(run_experiment(config, force, verbose=args.verbose, verify=args.verify))
 
 
-def _run_in_team(config, force: frozenset[str], verbose: bool) -> int:
+def _run_in_team(config, force: frozenset[str], verbose: bool, verify: bool) -> int:
     """One process of several: the leader runs the experiment, the others serve it."""
     from ftvsrag.pipeline import check_processes, run_experiment
     from ftvsrag.team import join_team, serve
@@ -275,7 +286,7 @@ def _run_in_team(config, force: frozenset[str], verbose: bool) -> int:
             serve(team)
         return 0
     try:
-        outcome = run_experiment(config, force, team, verbose)
+        outcome = run_experiment(config, force, team, verbose, verify)
     except BaseException:
         team.dismiss(failed=True)
         raise

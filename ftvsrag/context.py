@@ -35,6 +35,8 @@ class RunContext:
     force: frozenset[str] = frozenset()
     team: Team = SOLO
     verbose: bool = False
+    verify: bool = False
+    """Check every reused cache entry's file digests, not only its sizes (`--verify`)."""
 
     @classmethod
     def of(
@@ -43,6 +45,7 @@ class RunContext:
         force: frozenset[str] = frozenset(),
         team: Team = SOLO,
         verbose: bool = False,
+        verify: bool = False,
     ) -> RunContext:
         runs_dir = Path(config.runs_dir).expanduser()
         return cls(
@@ -55,6 +58,7 @@ class RunContext:
             force,
             team,
             verbose,
+            verify,
         )
 
     @property

@@ -70,21 +70,16 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def sweep_stale_staging(folder: Path) -> list[Path]:
-    """Remove the staging leftovers of writers that no longer run (SIGKILL skips every cleanup); a
-    writer still running beside this one keeps its own."""
+def stale_staging(folder: Path) -> list[Path]:
+    """The staging leftovers in `folder` of writers that no longer run (SIGKILL skips every cleanup);
+    a writer still running beside this one keeps its own."""
     if not folder.is_dir():
         return []
-    stale = []
-    for path in folder.iterdir():
-        found = _STAGING_NAME.match(path.name)
-        if found and not _process_alive(int(found.group(1))):
-            stale.append(path)
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-    return stale
+    return [
+        path
+        for path in sorted(folder.iterdir())
+        if (found := _STAGING_NAME.match(path.name)) and not _process_alive(int(found.group(1)))
+    ]
 
 
 def _process_alive(pid: int) -> bool:

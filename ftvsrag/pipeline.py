@@ -7,6 +7,8 @@ loads, and the run folder is published whole."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from ftvsrag.eval.html_report import HTML_FILE, render_html
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
-from ftvsrag.files import sha256_file, sweep_stale_staging, write_json, write_jsonl, write_text_atomic
+from ftvsrag.files import sha256_file, write_json, write_jsonl, write_text_atomic
 from ftvsrag.generation.answering import AnswerRuntime
 from ftvsrag.generation.generate import batch_limits
 from ftvsrag.generation.models import AnsweringModels
@@ -52,6 +54,8 @@ from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.probe import general_questions
 from ftvsrag.knowledge.questions import QuestionSets, question_sets
 from ftvsrag.knowledge.sources import load_knowledge
+from ftvsrag.leftovers import remove_abandoned_checkpoints, remove_dead_writers
+from ftvsrag.locks import claimed_run
 from ftvsrag.manifest import build_manifest, processor_name
 from ftvsrag.names import FT_ADAPTER, READER_ADAPTER, UPDATED
 from ftvsrag.rag.chunking import Passage, chunk_documents
@@ -92,16 +96,41 @@ class RunOutcome:
 
 
 def run_experiment(
-    config: ExperimentConfig, force: frozenset[str] = frozenset(), team: Team = SOLO, verbose: bool = False
+    config: ExperimentConfig,
+    force: frozenset[str] = frozenset(),
+    team: Team = SOLO,
+    verbose: bool = False,
+    verify: bool = False,
 ) -> RunOutcome:
     """Run every arm of `config`. Stages whose inputs are unchanged since an earlier run are reused
-    from `<runs_dir>/.cache/` unless named in `force`. Run by a team's leader, the followers
-    share training and answering (ftvsrag/team.py)."""
-    run = RunContext.of(config, force, team, verbose)
+    from `<runs_dir>/.cache/` unless named in `force` (with `verify`, after checking their digests).
+    Run by a team's leader, the followers share training and answering (ftvsrag/team.py)."""
+    run = RunContext.of(config, force, team, verbose, verify)
     knowledge, questions = checked_inputs(run)
-    sweep_stale_staging(run.runs_dir)
-    cache = StageCache(run.cache_root, force)
-    with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE, verbose):
+    with claimed(run):
+        return run_claimed(run, knowledge, questions)
+
+
+@contextmanager
+def claimed(run: RunContext) -> Iterator[None]:
+    """The run's name held against a second process for the block; the leftovers of interrupted
+    runs removed before it, and checkpoints no run resumed after it, each with one line."""
+    with claimed_run(run.run_dir):
+        say(remove_dead_writers(run.runs_dir, run.cache_root))
+        yield
+        say(remove_abandoned_checkpoints(run.cache_root))
+
+
+def say(line: str | None) -> None:
+    if line:
+        print(line, flush=True)
+
+
+def run_claimed(run: RunContext, knowledge: Knowledge, questions: QuestionSets) -> RunOutcome:
+    """The experiment, once its inputs are checked and its name is held."""
+    config = run.config
+    cache = StageCache(run.cache_root, run.force, verify=run.verify)
+    with staged_run(run.run_dir) as folder, run_log(folder / LOG_FILE, run.verbose):
         with cache.ledger.timed("resolve model"):
             setup = prepare(run)
         with cache.ledger.timed("chunk"):

@@ -162,8 +162,11 @@ def _row_tokens(tokenizer, row: dict) -> list[int]:
     return tokenizer(row["text"])["input_ids"]
 
 
-def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), processes: int = 1) -> str:
-    """Everything a run checks, then its plan, as text; raises UserInputError as a run would."""
+def dry_run(
+    config: ExperimentConfig, force: frozenset[str] = frozenset(), processes: int = 1, verify: bool = False
+) -> str:
+    """Everything a run checks, then its plan, as text; raises UserInputError as a run would. With
+    `verify`, a stored stage is planned as reused only if every file's digest checks."""
     run = RunContext.of(config, force)
     if processes > 1:
         check_processes(config, processes)
@@ -179,7 +182,7 @@ def dry_run(config: ExperimentConfig, force: frozenset[str] = frozenset(), proce
 
         parameters = model_parameters(setup.model.model)
         planner = PlanningCache(
-            run.cache_root, force, scratch=Path(scratch), parameters=parameters, speed=speed
+            run.cache_root, force, verify=verify, scratch=Path(scratch), parameters=parameters, speed=speed
         )
         passages = knowledge_passages(config.rag, knowledge, setup.model.tokenizer)
         walk_stages(run, setup, knowledge, questions, passages, planner)

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from ftvsrag.configtools import KEYED_UNLESS_DEFAULT, NOT_KEYED
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir, write_json
+from ftvsrag.locks import entry_lock
 
 INDEX, TRAIN, ANSWERS, GENERATE = "index", "train", "answers", "generate"
 """Stage families: what `--force` names, and the prefix of each cache folder."""
@@ -163,7 +164,23 @@ class StageCache:
 
     def run(self, stage: Stage, label: str, inputs: Any, runtime: Any = None, detail: str = "") -> Done:
         """The stage's output for `inputs`: stored, or computed now (and stored), then booked. A
-        damaged entry is named in one line, moved aside and recomputed."""
+        damaged entry is named in one line, moved aside and recomputed. One process at a time
+        computes an entry: another run that needs it waits, then reuses it."""
+        folder = self.folder(stage, inputs)
+        started = time.perf_counter()
+        stored, _ = self.stored(stage, label, inputs)
+        if stored is None:
+            with entry_lock(folder, label):
+                stored = self._reuse_or_compute(stage, label, inputs, runtime, detail)
+        else:
+            self._say(label, detail, folder)
+            (folder / DONE_FILE).touch()  # last used now: what `ftvsrag cache` prunes by
+        done = Done(stage.output(**stored["output"]), folder, stored["reused"], stored["seconds"])
+        self.ledger.book(label, detail, done, time.perf_counter() - started)
+        return done
+
+    def _reuse_or_compute(self, stage: Stage, label: str, inputs: Any, runtime: Any, detail: str) -> dict:
+        """Under the entry's lock: what another process stored meanwhile, or computed here."""
         folder = self.folder(stage, inputs)
         stored, damage = self.stored(stage, label, inputs)
         if damage:
@@ -173,16 +190,13 @@ class StageCache:
                 "recomputing",
                 flush=True,
             )
-        notes = ", ".join(note for note in (detail, f"reused {folder.name}" if stored else "") if note)
+        self._say(label, detail, folder if stored else None)
+        return stored or self._compute(stage, label, inputs, runtime, folder)
+
+    @staticmethod
+    def _say(label: str, detail: str, reused: Path | None) -> None:
+        notes = ", ".join(note for note in (detail, f"reused {reused.name}" if reused else "") if note)
         print(f"==> {label}{f' ({notes})' if notes else ''}", flush=True)
-        started = time.perf_counter()
-        if stored is None:
-            stored = self._compute(stage, label, inputs, runtime, folder)
-        else:
-            (folder / DONE_FILE).touch()  # last used now: what `ftvsrag cache` prunes by
-        done = Done(stage.output(**stored["output"]), folder, stored["reused"], stored["seconds"])
-        self.ledger.book(label, detail, done, time.perf_counter() - started)
-        return done
 
     def _compute(self, stage: Stage, label: str, inputs: Any, runtime: Any, folder: Path) -> dict:
         scratch = folder.with_name(f"{folder.name}.checkpoints")

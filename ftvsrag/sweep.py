@@ -22,13 +22,13 @@ from ftvsrag.context import RunContext, Setup
 from ftvsrag.errors import UserInputError
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.results import answer_spread
-from ftvsrag.files import sweep_stale_staging, write_json, write_text_atomic
+from ftvsrag.files import write_json, write_text_atomic
 from ftvsrag.knowledge import Knowledge
 from ftvsrag.knowledge.questions import Question, paraphrase_questions, train_questions
 from ftvsrag.knowledge.sources import load_knowledge, source_name
 from ftvsrag.manifest import build_manifest
 from ftvsrag.names import FT, PARAPHRASE, TRAIN
-from ftvsrag.pipeline import knowledge_passages, make_asker, prepare, qa_writer
+from ftvsrag.pipeline import claimed, knowledge_passages, make_asker, prepare, qa_writer
 from ftvsrag.rag.chunking import Passage
 from ftvsrag.run_folder import check_run_target, staged_run
 from ftvsrag.stages import StageCache
@@ -150,9 +150,17 @@ def run_sweep(config: SweepConfig) -> Path:
     )
     run = RunContext.of(experiment)
     check_run_target(run.run_dir)
-    sweep_stale_staging(run.runs_dir)
     knowledge = load_knowledge(experiment.data)
     questions = sweep_questions(knowledge, source_name(experiment.data) == "cities")
+    with claimed(run):
+        return sweep_claimed(config, run, knowledge, questions)
+
+
+def sweep_claimed(
+    config: SweepConfig, run: RunContext, knowledge: Knowledge, questions: dict[str, list[Question]]
+) -> Path:
+    """The sweep, once its inputs are checked and its name is held."""
+    experiment = run.config
     cache = StageCache(run.cache_root)
     points = config.grid.grid_points()
     rows: list[dict] = []

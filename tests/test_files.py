@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from ftvsrag.files import atomic_dir, sweep_stale_staging, write_json
+from ftvsrag.files import atomic_dir, stale_staging, write_json
+from ftvsrag.leftovers import remove_dead_writers
 
 
 def test_a_failed_run_leaves_the_previous_run_untouched(tmp_path):
@@ -42,13 +43,14 @@ def test_the_staging_folder_of_a_killed_writer_is_swept_and_a_live_ones_is_kept(
     command = [sys.executable, "-c", script, str(tmp_path)]
     writer = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert writer.stdout.readline().strip() == "ready"
-    assert sweep_stale_staging(tmp_path) == []  # still running: its folder stays
+    assert stale_staging(tmp_path) == []  # still running: its folder stays
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait()
     leftover = [p.name for p in tmp_path.iterdir()]
     assert len(leftover) == 1 and leftover[0].startswith(".cities.partial-")
 
     with atomic_dir(tmp_path / "mine") as mine:
-        assert [p.name for p in sweep_stale_staging(tmp_path)] == leftover
+        assert [p.name for p in stale_staging(tmp_path)] == leftover
+        remove_dead_writers(tmp_path, tmp_path / ".cache")
         assert mine.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.locks import LOCKS_DIR
 from ftvsrag.stages import Stage, StageCache, check_forceable, stage_key
 
 
@@ -58,7 +59,7 @@ def test_a_failed_stage_leaves_nothing_and_is_computed_next_time(tmp_path):
     calls: list[str] = []
     with pytest.raises(RuntimeError):
         StageCache(tmp_path).run(MEASURE, "answer:rag", Inputs("boom"), calls)
-    assert [p.name for p in tmp_path.iterdir()] == []
+    assert [p.name for p in tmp_path.iterdir()] == [LOCKS_DIR]  # no entry, no staging folder
 
 
 def test_force_names_a_stage_or_its_family(tmp_path):
