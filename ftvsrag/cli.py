@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         with _terminate_unwinds():
             return args.handler(args)
     except UserInputError as error:
+        _close_progress_bars()
         if int(os.environ.get("RANK", "0")) == 0:  # in a team, every process finds the same fault
             print(f"ftvsrag: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -34,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except TeamFailed:
         return 1  # a follower: the leader has said what failed
+
+
+def _close_progress_bars() -> None:
+    """A stage that failed mid-loop leaves its bar open (the trainer closes its own only at the end
+    of training); closed now, it prints before the error line, not after it at exit."""
+    from tqdm import tqdm
+
+    for bar in list(tqdm._instances):
+        bar.close()
 
 
 class Terminated(KeyboardInterrupt):

@@ -6,6 +6,7 @@ models, single files), so an interrupted process never leaves half an output und
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -52,6 +53,13 @@ def atomic_dir(final: Path, replaceable: Callable[[Path], bool] | None = None) -
             os.replace(final, previous)
         os.replace(staging, final)
         shutil.rmtree(previous, ignore_errors=True)
+    except Exception as error:
+        named = isinstance(error, OSError) and error.errno in _FULL and error.filename
+        # A library's writer may hide the system's error ("basic_ios::clear: iostream error" from
+        # torch): whether the disk is full is known only now, while the staging folder fills it.
+        if not named and (_disk_full(error) or not _room_left(final.parent)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(final.parent)) from error
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -89,6 +97,63 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process: alive
+    return True
+
+
+class DiskFull(UserInputError):
+    """The disk ran full (or the user's quota ran out) while the run was writing."""
+
+
+@contextmanager
+def disk_full_in_one_line(folder: Path) -> Iterator[None]:
+    """A full disk met inside the block becomes one line naming where and how much space is left.
+    Every writer publishes by renaming a finished staging folder, so by the time this is said the
+    staging folders are gone and every earlier output is as it was."""
+    try:
+        yield
+    except Exception as error:
+        if not _disk_full(error):
+            raise
+        where = Path(error.filename) if getattr(error, "filename", None) else folder
+        where = where if where.is_dir() else where.parent
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        free = shutil.disk_usage(where).free
+        raise DiskFull(
+            f"the disk holding {where} is full ({free / 1e6:.1f} MB free): nothing was damaged (earlier "
+            "run folders and cache entries are as they were); free some space (`ftvsrag cache "
+            "--max-size SIZE` prunes the cache) and run again"
+        ) from None
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full(error: BaseException | None) -> bool:
+    """Whether `error`, or one it was raised from, is a full disk: torch and safetensors wrap the
+    system's error in their own, keeping its message."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in _FULL:
+            return True
+        if any(os.strerror(code) in str(error) for code in _FULL):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+ROOM_PROBE = 1 << 20
+"""Bytes a write must still find room for: less, and the disk counts as full."""
+
+
+def _room_left(folder: Path) -> bool:
+    """Whether `folder`'s disk takes another MiB (written to a probe file, then removed)."""
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".ftvsrag-room-probe-", dir=folder) as probe:
+            probe.write(b"\0" * ROOM_PROBE)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        return error.errno not in _FULL
     return True
 
 

@@ -38,7 +38,7 @@ from ftvsrag.eval.html_report import HTML_FILE, render_html
 from ftvsrag.eval.records import AnswerRecord
 from ftvsrag.eval.report import render_report
 from ftvsrag.eval.results import RECALL_KS, summarise
-from ftvsrag.files import sha256_file, write_json, write_jsonl, write_text_atomic
+from ftvsrag.files import disk_full_in_one_line, sha256_file, write_json, write_jsonl, write_text_atomic
 from ftvsrag.generation.answering import AnswerRuntime
 from ftvsrag.generation.generate import batch_limits
 from ftvsrag.generation.models import AnsweringModels
@@ -115,7 +115,7 @@ def run_experiment(
 def claimed(run: RunContext) -> Iterator[None]:
     """The run's name held against a second process for the block; the leftovers of interrupted
     runs removed before it, and checkpoints no run resumed after it, each with one line."""
-    with claimed_run(run.run_dir):
+    with claimed_run(run.run_dir), disk_full_in_one_line(run.runs_dir):
         say(remove_dead_writers(run.runs_dir, run.cache_root))
         yield
         say(remove_abandoned_checkpoints(run.cache_root))

@@ -3,6 +3,7 @@ import hashlib
 import pytest
 
 from ftvsrag.errors import UserInputError
+from ftvsrag.locks import LOCKS_DIR
 from ftvsrag.train import model as model_module
 from ftvsrag.train.model import EmbeddedModel, plan_device, resolve_model
 
@@ -31,7 +32,8 @@ def test_corrupt_gguf_file(tmp_path):
     broken.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(UserInputError, match="could not be read as GGUF"):
         resolve_model(str(broken), tmp_path / "cache")
-    assert not (tmp_path / "cache" / "models").exists() or not any((tmp_path / "cache" / "models").iterdir())
+    models = tmp_path / "cache" / "models"
+    assert not models.exists() or [p.name for p in models.iterdir()] == [LOCKS_DIR]  # no conversion
 
 
 def test_folder_without_config_is_not_a_model(tmp_path):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ftvsrag.errors import UserInputError
 from ftvsrag.files import atomic_dir, sha256_file, write_json
+from ftvsrag.locks import entry_lock
 
 if TYPE_CHECKING:
     import torch
@@ -146,7 +147,13 @@ def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
     target = conversion_folder(gguf, cache_dir)
     if (target / "config.json").is_file():
         return target
+    with entry_lock(target, "convert model"):  # a run beside this one converts the same file once
+        if not (target / "config.json").is_file():
+            _convert(gguf, target)
+    return target
 
+
+def _convert(gguf: Path, target: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -166,7 +173,6 @@ def _cached_conversion(gguf: Path, cache_dir: Path) -> Path:
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "ftvsrag_source.json").write_text(json.dumps({"gguf": str(gguf)}) + "\n")
-    return target
 
 
 @dataclass(frozen=True)
