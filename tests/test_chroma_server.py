@@ -32,35 +32,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    """`chroma run` on the loopback port, once its heartbeat answers."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     assert chroma, "the chroma CLI comes with chromadb"
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            chroma,
-            "run",
-            "--path",
-            str(tmp_path_factory.mktemp("chroma")),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [chroma, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
-            break
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).close()
+            return server
         except OSError:
             assert server.poll() is None and time.monotonic() < deadline, "chroma run did not start"
             time.sleep(0.2)
-    yield url
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    port = free_port()
+    server = start_server(tmp_path_factory.mktemp("chroma"), port)
+    yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=30)
 
@@ -120,3 +112,37 @@ def test_a_dead_chroma_server_is_one_line_at_once(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"ftvsrag: error: no Chroma server answers at {url} within 10 s (")
     assert "\n" not in error and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_server_that_goes_away_mid_run_is_one_line_and_the_rerun_keeps_what_was_computed(tmp_path, smollm2):
+    """Defect: a server stopped mid-run ended the run in httpx's traceback."""
+    port, data = free_port(), tmp_path / "chroma"
+    server = start_server(data, port)
+    command = [sys.executable, "-m", "ftvsrag", "run", CITIES, f"runs_dir={tmp_path / 'runs'}", *SLICE]
+    command += [f"rag.server=http://127.0.0.1:{port}", "rag.server_timeout_s=3"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in run.stdout:  # the train split answered: the updated split's upserts come next
+        if line.startswith("==> answer:rag (train"):
+            server.kill()
+            server.wait()
+            break
+    _, err = run.communicate(timeout=300)
+    said = [line for line in err.splitlines() if line.startswith("ftvsrag")]
+    assert run.returncode == 2 and "Traceback" not in err
+    assert said == [said[0]] and said[0].startswith(
+        f"ftvsrag: error: the Chroma server at 127.0.0.1:{port} stopped answering (ConnectError: "
+    )
+    assert "stages already computed are kept in the cache; restart the server and run again" in said[0]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [".cache"]  # no run folder, no staging
+    assert [p.name for p in (tmp_path / "runs" / ".cache").iterdir() if ".partial-" in p.name] == []
+
+    server = start_server(data, port)
+    try:
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "==> answer:rag (train, seed 0, reused answers-" in rerun.stdout
+    assert len(records(tmp_path / "runs" / "cities")) == 13
