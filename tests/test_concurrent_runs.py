@@ -78,6 +78,15 @@ def test_a_run_name_another_process_is_writing_is_refused_in_one_line(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sweep_beside_a_run_of_its_name_is_refused_in_one_line(tmp_path, capsys):
+    sweep = str(Path(CITIES).with_name("sweep.yaml"))
+    with claimed_run(tmp_path / "busy"):
+        status = main(["sweep", sweep, f"experiment.runs_dir={tmp_path}", "experiment.name=busy"])
+    error = capsys.readouterr().err
+    assert status == 2 and error.count("\n") == 1 and "another ftvsrag process is writing" in error
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_run_name_is_free_again_once_its_run_ends(tmp_path, capsys, no_model):  # noqa: F811
     with claimed_run(tmp_path / "cities"):
         pass
