@@ -192,10 +192,10 @@ def damage_fault(scratch: Path, ref: Reference, rng: random.Random, how: str) ->
     rerun of a flip checks digests (`--verify`), as sizes alone cannot see it."""
     runs = scratch / f"{how}-{rng.getrandbits(32):08x}"
     shutil.copytree(ref.cache.parent, runs, symlinks=True)
-    files = sorted(
+    files = sorted(  # an empty file cannot be cut or flipped (Chroma keeps some)
         p
         for p in (runs / ".cache").rglob("*")
-        if p.is_file() and p.name != "stage.json" and ".locks" not in p.parts
+        if p.is_file() and p.stat().st_size and p.name != "stage.json" and ".locks" not in p.parts
     )
     target = rng.choice(files)
     entry = target.relative_to(runs / ".cache").parts[0]
@@ -260,7 +260,7 @@ def two_names_fault(scratch: Path, ref: Reference) -> Fault:
         (two.said or [""])[-1],
         one.code,
         both_equal,
-        round(max(one.seconds, two.seconds) - 2 * ref.cold_s, 1),
+        round(max(one.seconds, two.seconds) - ref.cold_s, 1),  # beyond one run alone
         left,
         aside,
         note=f"stages reused by each: {stages} (of {total} timings); waiting lines: "
@@ -299,21 +299,23 @@ def one_name_fault(scratch: Path, ref: Reference) -> Fault:
     )
 
 
-def campaign(scratch: Path, quick: bool, seed: int) -> tuple[Reference, list[Fault]]:
-    rng = random.Random(seed)
-    ref = reference(scratch)
+def planned(scratch: Path, ref: Reference, rng: random.Random, quick: bool) -> list:
+    """The faults to inject, as calls: each returns its `Fault`."""
     if quick:
-        return ref, [kill_fault(scratch, ref, rng, "train"), damage_fault(scratch, ref, rng, "cut")]
-    faults = [kill_fault(scratch, ref, rng, stage) for stage in STAGE_LABELS for _ in range(4)]
-    faults += [kill_fault(scratch, ref, rng, None) for _ in range(4)]
-    faults += [damage_fault(scratch, ref, rng, how) for how in ("cut", "flip") for _ in range(5)]
+        return [
+            lambda: kill_fault(scratch, ref, rng, "train"),
+            lambda: damage_fault(scratch, ref, rng, "cut"),
+        ]
+    calls = [
+        lambda stage=stage: kill_fault(scratch, ref, rng, stage) for stage in STAGE_LABELS for _ in range(4)
+    ]
+    calls += [lambda: kill_fault(scratch, ref, rng, None) for _ in range(4)]
+    calls += [
+        lambda how=how: damage_fault(scratch, ref, rng, how) for how in ("cut", "flip") for _ in range(5)
+    ]
     room_mb = _bytes(ref.cache.parent) / 1e6
-    try:
-        faults += [disk_full_fault(scratch, ref, rng, room_mb) for _ in range(4)]
-    except PermissionError as error:
-        print(f"full-disk faults left out: {error}", file=sys.stderr)
-    faults += [two_names_fault(scratch, ref), one_name_fault(scratch, ref)]
-    return ref, faults
+    calls += [lambda: disk_full_fault(scratch, ref, rng, room_mb) for _ in range(4)]
+    return [*calls, lambda: two_names_fault(scratch, ref), lambda: one_name_fault(scratch, ref)]
 
 
 def _bytes(folder: Path) -> int:
@@ -347,17 +349,29 @@ def main() -> int:
     from bench.run import machine_facts
     from ftvsrag.train.model import plan_device
 
-    with tempfile.TemporaryDirectory(prefix="ftvsrag-faults-") as scratch:
-        ref, faults = campaign(Path(scratch), args.quick, args.seed)
     record = {
         "command": "python bench/faults.py" + (" --quick" if args.quick else "") + f" --seed {args.seed}",
         "machine": machine_facts(plan_device("auto", "auto")),
         "slice": SLICE,
-        "reference": {"cold_s": round(ref.cold_s, 1), "warm_s": round(ref.warm_s, 1), "stage_s": ref.stage_s},
-        "summary": summary(faults),
-        "faults": [asdict(fault) for fault in faults],
     }
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="ftvsrag-faults-") as scratch:
+        rng = random.Random(args.seed)
+        ref = reference(Path(scratch))
+        record["reference"] = {
+            "cold_s": round(ref.cold_s, 1),
+            "warm_s": round(ref.warm_s, 1),
+            "stage_s": ref.stage_s,
+        }
+        faults: list[Fault] = []
+        for inject in planned(Path(scratch), ref, rng, args.quick):
+            try:
+                faults.append(inject())
+            except PermissionError as error:  # a full disk needs a tmpfs this machine may not mount
+                print(f"fault left out: {error}", file=sys.stderr)
+                continue
+            record |= {"summary": summary(faults), "faults": [asdict(fault) for fault in faults]}
+            args.out.write_text(json.dumps(record, indent=2) + "\n")  # a crash keeps what was measured
+            print(f"{len(faults)} faults: {faults[-1].kind}, {faults[-1].where}", flush=True)
     print(json.dumps(record["summary"], indent=2))
     return 0
 
