@@ -35,6 +35,9 @@ SLICE = [
     "eval.updated_facts=3",
     "eval.forgetting_probe=false",
 ]
+QUICK_SLICE = ["data.num_cities=10", "train.epochs=1", "eval.arms=[ft,rag]", "eval.splits=[train]"]
+QUICK_SLICE += ["eval.forgetting_probe=false"]
+"""--quick: no generated pairs and one split, so that it fits the test suite."""
 STAGE_LABELS = {"index": "index", "generate": "generate:", "train": "train:", "answers": "answer:"}
 """Each stage kind's labels begin so, on the console ('==> train:ft') and in the manifest's timings."""
 LEFTOVER_MARKS = (".partial-", ".checkpoints", ".ftvsrag-room-probe-")
@@ -72,18 +75,9 @@ class Fault:
     note: str = ""
 
 
-def run(runs: Path, *flags: str, name: str = "cities") -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "ftvsrag",
-        "run",
-        *flags,
-        CITIES,
-        f"runs_dir={runs}",
-        f"name={name}",
-        *SLICE,
-    ]
+def run(runs: Path, *flags: str, overrides: list[str], name: str = "cities") -> subprocess.Popen:
+    command = [sys.executable, "-m", "ftvsrag", "run", *flags, CITIES, f"runs_dir={runs}", f"name={name}"]
+    command += overrides
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -98,9 +92,9 @@ def finish(process: subprocess.Popen, started: float) -> Attempt:
     return Attempt(process.returncode, time.perf_counter() - started, out, err)
 
 
-def complete(runs: Path, *extra: str, name: str = "cities") -> Attempt:
+def complete(runs: Path, *flags: str, overrides: list[str], name: str = "cities") -> Attempt:
     started = time.perf_counter()
-    return finish(run(runs, *extra, name=name), started)
+    return finish(run(runs, *flags, overrides=overrides, name=name), started)
 
 
 def answers(run_dir: Path) -> list[tuple]:
@@ -126,27 +120,31 @@ class Reference:
     stage_s: dict[str, float]
     """Wall seconds of each stage kind in the cold run: where a kill can land."""
     cache: Path
+    overrides: list[str]
+    """The slice every run of the campaign is."""
 
 
-def reference(scratch: Path) -> Reference:
+def reference(scratch: Path, overrides: list[str]) -> Reference:
     runs = scratch / "reference"
-    cold = complete(runs)
+    cold = complete(runs, overrides=overrides)
     assert cold.code == 0, cold.err[-3000:]
     timings = json.loads((runs / "cities" / "manifest.json").read_text())["timings_s"]
-    warm = complete(runs)
+    warm = complete(runs, overrides=overrides)
     assert warm.code == 0, warm.err[-3000:]
     stage_s = {
         kind: round(sum(s for label, s in timings.items() if label.startswith(prefix)), 2)
         for kind, prefix in STAGE_LABELS.items()
     }
-    return Reference(answers(runs / "cities"), cold.seconds, warm.seconds, stage_s, runs / ".cache")
+    return Reference(
+        answers(runs / "cities"), cold.seconds, warm.seconds, stage_s, runs / ".cache", overrides
+    )
 
 
 def outcome(
     kind: str, where: str, faulted: Attempt, runs: Path, ref: Reference, clean_s: float, **extra
 ) -> Fault:
     """The clean rerun after a fault, and what it found."""
-    rerun = complete(runs, *extra.pop("rerun_flags", ()))
+    rerun = complete(runs, *extra.pop("rerun_flags", ()), overrides=ref.overrides)
     left, aside = leftovers(runs)
     return Fault(
         kind,
@@ -166,7 +164,7 @@ def kill_fault(scratch: Path, ref: Reference, rng: random.Random, stage: str | N
     """SIGKILL at a random moment of `stage` (None: of the whole cold run)."""
     runs = scratch / f"kill-{rng.getrandbits(32):08x}"
     started = time.perf_counter()
-    process = run(runs)
+    process = run(runs, overrides=ref.overrides)
     if stage is None:
         delay = rng.uniform(0, ref.cold_s)
         where = f"{delay:.1f} s into the run"
@@ -209,7 +207,7 @@ def damage_fault(scratch: Path, ref: Reference, rng: random.Random, how: str) ->
         data[offset] ^= 1 << rng.randrange(8)
         target.write_bytes(bytes(data))
         where = f"{target.relative_to(runs / '.cache')}: byte {offset} of {len(data)} flipped"
-    planned = complete(runs, "--dry-run", *(["--verify"] if how == "flip" else []))
+    planned = complete(runs, "--dry-run", *(["--verify"] if how == "flip" else []), overrides=ref.overrides)
     noticed = "damaged: recompute" in planned.out
     faulted = Attempt(0, 0.0, "", "")
     fault = outcome(
@@ -234,7 +232,7 @@ def disk_full_fault(scratch: Path, ref: Reference, rng: random.Random, room_mb: 
         free = rng.uniform(1, room_mb)
         ballast = disk / "ballast"
         ballast.write_bytes(b"\0" * int(shutil.disk_usage(disk).free - free * 1e6))
-        faulted = complete(disk / "runs")
+        faulted = complete(disk / "runs", overrides=ref.overrides)
         ballast.unlink()
         return outcome("disk-full", f"{free:.1f} MB free", faulted, disk / "runs", ref, ref.cold_s)
     finally:
@@ -245,7 +243,8 @@ def two_names_fault(scratch: Path, ref: Reference) -> Fault:
     """Two names started together on an empty runs/: each stage is computed by one of them."""
     runs = scratch / "two-names"
     started = time.perf_counter()
-    first, second = run(runs, name="cities"), run(runs, name="other")
+    first = run(runs, overrides=ref.overrides, name="cities")
+    second = run(runs, overrides=ref.overrides, name="other")
     one, two = finish(first, started), finish(second, started)
     stages = [len(_reused(runs / name)) for name in ("cities", "other")]
     total = (
@@ -277,9 +276,9 @@ def one_name_fault(scratch: Path, ref: Reference) -> Fault:
     """The same name twice: the second, started while the first runs, is refused in one line."""
     runs = scratch / "one-name"
     started = time.perf_counter()
-    first = run(runs)
+    first = run(runs, overrides=ref.overrides)
     _wait_for_line(first, "==> index")
-    second = complete(runs)
+    second = complete(runs, overrides=ref.overrides)
     one = finish(first, started)
     left, aside = leftovers(runs)
     refused = (
@@ -352,11 +351,11 @@ def main() -> int:
     record = {
         "command": "python bench/faults.py" + (" --quick" if args.quick else "") + f" --seed {args.seed}",
         "machine": machine_facts(plan_device("auto", "auto")),
-        "slice": SLICE,
+        "slice": QUICK_SLICE if args.quick else SLICE,
     }
     with tempfile.TemporaryDirectory(prefix="ftvsrag-faults-") as scratch:
         rng = random.Random(args.seed)
-        ref = reference(Path(scratch))
+        ref = reference(Path(scratch), QUICK_SLICE if args.quick else SLICE)
         record["reference"] = {
             "cold_s": round(ref.cold_s, 1),
             "warm_s": round(ref.warm_s, 1),

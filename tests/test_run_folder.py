@@ -123,7 +123,7 @@ from ftvsrag import pipeline
 from ftvsrag.cli import main
 from ftvsrag.run_folder import staged_run
 
-def staged_then_waits(config, force, verbose=False):
+def staged_then_waits(config, force, **options):
     with staged_run(Path(config.runs_dir) / config.name):
         print("staged", flush=True)
         time.sleep(120)

@@ -41,7 +41,8 @@ def test_a_second_sweep_reuses_every_stage(tmp_path, capsys, smollm2):
     assert (tmp_path / "sweep" / "sweep.csv").read_text() == first
     assert first.splitlines()[0].startswith("method,paraphrases,pairs_per_passage,epochs,train_accuracy")
     assert [line.split(",")[0] for line in first.splitlines()[1:]] == ["chat", "lm"]
-    stage_lines = [line for line in out.splitlines() if line.startswith("==> ") and "point" not in line]
+    assert f"==> removed 1 leftover left by interrupted runs (0.0 MB): {leftover.name}" in out.splitlines()
+    stage_lines = [line for line in out.splitlines() if line.startswith(("==> train", "==> answer"))]
     # Per point: one training and two answer sets (training questions, paraphrases), all reused.
     assert len(stage_lines) == 2 * 3 and all("reused" in line for line in stage_lines)
     assert (tmp_path / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
