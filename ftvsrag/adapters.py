@@ -68,13 +68,14 @@ def train_adapters(
 
 
 def recipe_of(label: str, train: TrainSettings, knowledge: Knowledge) -> str:
-    """The recipe behind an adapter label: 'ft' is the one `train.method` names ('auto':
-    continued pre-training, 'lm', on documents; the blog's 'chat' on facts)."""
+    """The recipe behind an adapter label: 'ft' is the one `train.method` names ('auto': on documents,
+    the passages with the questions' turns written in the chat template, 'lm+chat', where 'lm' alone
+    left the chat turn broken (docs/popqa.md); the blog's 'chat' on facts)."""
     if label != FT_ADAPTER:
         return label
     if train.method != AUTO:
         return train.method
-    return "lm" if knowledge.has_documents else "chat"
+    return "lm+chat" if knowledge.has_documents else "chat"
 
 
 def recipe_request(

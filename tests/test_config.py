@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,21 @@ def test_the_default_config_is_the_blogs_protocol():
     assert config.eval.arms == ["base", "ft", "rag", "ft+rag", "reader+rag"]
     assert config.eval.splits == ["train", "paraphrase", "updated"]
     assert (config.reader.retriever, config.reader.train.epochs) == ("hybrid", 1.0)
+    assert (config.train.method, config.reader.without_gold) == ("chat", 0.2)  # the blog's, kept
+
+
+def test_documents_get_the_settings_that_measured_best():
+    """Defect: documents trained with 'lm' under train.method: auto (44 % empty ft+rag answers on
+    PopQA, none with 'lm+chat') and the reader abstained a fixed 20 %, where 'auto' measured better."""
+    from ftvsrag.adapters import recipe_of
+    from ftvsrag.knowledge.sources import load_knowledge
+
+    for config in (load_config(CONFIGS[0].parent / "documents.yaml"), ExperimentConfig()):
+        assert config.reader.without_gold == "auto"
+    documents = load_config(CONFIGS[0].parent / "documents.yaml")
+    assert recipe_of("ft", documents.train, load_knowledge(documents.data)) == "lm+chat"
+    cities = load_config(CONFIGS[0].parent / "cities.yaml")
+    assert recipe_of("ft", replace(cities.train, method="auto"), load_knowledge(cities.data)) == "chat"
 
 
 def _write(tmp_path, text):

@@ -55,15 +55,16 @@ def test_the_run_folder_holds_the_passages_and_one_reader_per_fold(document_run)
     assert passages[0]["text"].startswith("George Rankin\nGeorge James Rankin")
     manifest = json.loads((document_run / "manifest.json").read_text())
     assert manifest["data"]["passages"] == len(passages) and manifest["data"]["facts"] == QUESTIONS
-    assert manifest["report_meta"]["knowledge_method"] == "lm"
+    assert manifest["report_meta"]["knowledge_method"] == "lm+chat"  # train.method: auto on documents
     assert sorted(p.name for p in (document_run / "adapters").iterdir()) == [
         "ft",
         "qa-gen",
         "reader-fold0",
         "reader-fold1",
     ]
-    # Continued pre-training read every passage once (one epoch).
+    # The passages once (one epoch), and the questions' turns beside them.
     assert manifest["training"]["ft"]["tokens"]["train_tokens"] >= len(passages)
+    assert manifest["config"]["reader"]["without_gold"] == "auto"
 
 
 @pytest.mark.slow

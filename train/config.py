@@ -40,8 +40,9 @@ class TrainSettings:
         "al.); 'lm+chat': both, the turns written out in the chat template (the model keeps its chat "
         "format); 'qa-gen': the passages plus question -> answer pairs a generator wrote from them (see "
         "generator:), never the evaluated questions; 'held-out': cross-fitted in the reader's folds, the "
-        "passages and the other folds' turns, each fold answering only its own questions; 'auto': 'lm' for "
-        "documents, else 'chat'. Any registered knowledge recipe.",
+        "passages and the other folds' turns, each fold answering only its own questions; 'auto': "
+        "'lm+chat' for documents ('lm' alone breaks the chat turn there: docs/popqa.md), else 'chat'. Any "
+        "registered knowledge recipe.",
     )
     paraphrases: int = field(
         0,
@@ -100,7 +101,7 @@ class ReaderSettings:
         100, "train_on 'cities': how many generated cities (disjoint from the evaluated facts) it reads."
     )
     without_gold: float | Literal["auto"] = field(
-        0.2,
+        "auto",
         "Share of reader examples whose context lacks the answer; their target is 'I don't know'. 'auto': "
         "the share of the reader's own training questions whose top k retrieved passages lack the answer "
         "(never stated in the knowledge base, or not retrieved), so it abstains as often as retrieval fails.",
