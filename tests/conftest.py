@@ -38,6 +38,9 @@ def _fast_tier_stays_model_free(request):
 def heavy_work_refused(refused: list[str]):
     import torch
     from transformers import AutoTokenizer
+
+    # Importing the trainer's integrations builds an activation module: the library's work, not the test's.
+    from transformers.integrations import get_available_reporting_integrations  # noqa: F401
     from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
     def refuse(what: str):

@@ -1,4 +1,3 @@
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,14 +42,14 @@ def test_documents_get_the_settings_that_measured_best():
     """Defect: documents trained with 'lm' under train.method: auto (44 % empty ft+rag answers on
     PopQA, none with 'lm+chat') and the reader abstained a fixed 20 %, where 'auto' measured better."""
     from ftvsrag.adapters import recipe_of
-    from ftvsrag.knowledge.sources import load_knowledge
+    from ftvsrag.knowledge import DOCUMENTS, FACTS, Knowledge
 
     for config in (load_config(CONFIGS[0].parent / "documents.yaml"), ExperimentConfig()):
         assert config.reader.without_gold == "auto"
     documents = load_config(CONFIGS[0].parent / "documents.yaml")
-    assert recipe_of("ft", documents.train, load_knowledge(documents.data)) == "lm+chat"
-    cities = load_config(CONFIGS[0].parent / "cities.yaml")
-    assert recipe_of("ft", replace(cities.train, method="auto"), load_knowledge(cities.data)) == "chat"
+    assert documents.train.method == "auto"
+    assert recipe_of("ft", documents.train, Knowledge(DOCUMENTS, [], [], "docs", None)) == "lm+chat"
+    assert recipe_of("ft", ExperimentConfig().train, Knowledge(FACTS, [], [], "facts", None)) == "chat"
 
 
 def _write(tmp_path, text):
