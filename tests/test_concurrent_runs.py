@@ -19,26 +19,19 @@ from ftvsrag.leftovers import remove_abandoned_checkpoints, remove_dead_writers
 from ftvsrag.locks import claimed_run, entry_lock
 from tests.test_run_folder import CITIES, no_model  # noqa: F401  (a fixture)
 
+ROOT = Path(__file__).resolve().parent.parent
 SLOW_STAGE = """
 import json, sys, time
-from dataclasses import dataclass
 from pathlib import Path
 from ftvsrag.stages import Stage, StageCache
-
-@dataclass(frozen=True)
-class Inputs:
-    text: str
-
-@dataclass(frozen=True)
-class Output:
-    length: int
+from tests.test_stages import Inputs, Output
 
 def compute(inputs, runtime, out, scratch):
     with open(sys.argv[2], "a") as calls:
         calls.write(sys.argv[3] + "\\n")
     time.sleep(2)
     (out / "weights.bin").write_text(inputs.text * 10)
-    return Output(len(inputs.text))
+    return Output(len(inputs.text), {})
 
 done = StageCache(Path(sys.argv[1])).run(Stage("train", compute, Output), "train:ft", Inputs("shared"))
 print(json.dumps({"reused": done.reused, "length": done.output.length, "folder": done.folder.name}))
@@ -51,10 +44,10 @@ def test_a_stage_two_processes_need_at_once_is_computed_once(tmp_path):
     replaced the first's entry under its reader."""
     calls = tmp_path / "calls.txt"
     command = [sys.executable, "-c", SLOW_STAGE, str(tmp_path / "cache"), str(calls)]
-    first = subprocess.Popen([*command, "first"], stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen([*command, "first"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     while not calls.exists():  # the first is computing: the second arrives while it holds the entry
         time.sleep(0.05)
-    second = subprocess.run([*command, "second"], capture_output=True, text=True, check=True)
+    second = subprocess.run([*command, "second"], capture_output=True, text=True, check=True, cwd=ROOT)
     first_out, _ = first.communicate(timeout=60)
     assert first.returncode == 0
     assert calls.read_text() == "first\n"
