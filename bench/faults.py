@@ -24,6 +24,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ftvsrag.files import ROOM_PROBE_PREFIX, STAGING_MARK
+from ftvsrag.stages import CHECKPOINTS
+
 REPO = Path(__file__).resolve().parent.parent
 CITIES = str(REPO / "configs" / "cities.yaml")
 SLICE = [
@@ -40,7 +43,7 @@ QUICK_SLICE += ["eval.forgetting_probe=false"]
 """--quick: no generated pairs and one split, so that it fits the test suite."""
 STAGE_LABELS = {"index": "index", "generate": "generate:", "train": "train:", "answers": "answer:"}
 """Each stage kind's labels begin so, on the console ('==> train:ft') and in the manifest's timings."""
-LEFTOVER_MARKS = (".partial-", ".checkpoints", ".ftvsrag-room-probe-")
+LEFTOVER_MARKS = (STAGING_MARK, CHECKPOINTS, ROOM_PROBE_PREFIX)
 
 
 @dataclass

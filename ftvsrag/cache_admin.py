@@ -42,11 +42,11 @@ def list_entries(root: Path) -> list[Entry]:
 def verify_entries(entries: list[Entry]) -> list[tuple[Entry, str]]:
     """Every stage entry's files checked against their recorded sizes and digests; each damaged one
     moved aside (`.<name>.damaged-<time>`, never deleted) and returned with what is wrong."""
-    from ftvsrag.stages import entry_damage, move_aside, read_done
+    from ftvsrag.stages import CHECKPOINTS, entry_damage, move_aside, read_done
 
     damaged = []
     for entry in entries:
-        if entry.path.name.startswith(".") or entry.path.name.endswith(".checkpoints"):
+        if entry.path.name.startswith(".") or entry.path.name.endswith(CHECKPOINTS):
             continue  # a staging, checkpoint or already set-aside folder: not an entry
         why = entry_damage(entry.path, read_done(entry.path), digests=True)
         if why:

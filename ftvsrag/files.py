@@ -143,12 +143,13 @@ def _disk_full(error: BaseException | None) -> bool:
 
 ROOM_PROBE = 1 << 20
 """Bytes a write must still find room for: less, and the disk counts as full."""
+ROOM_PROBE_PREFIX = ".ftvsrag-room-probe-"
 
 
 def _room_left(folder: Path) -> bool:
     """Whether `folder`'s disk takes another MiB (written to a probe file, then removed)."""
     try:
-        with tempfile.NamedTemporaryFile(prefix=".ftvsrag-room-probe-", dir=folder) as probe:
+        with tempfile.NamedTemporaryFile(prefix=ROOM_PROBE_PREFIX, dir=folder) as probe:
             probe.write(b"\0" * ROOM_PROBE)
             probe.flush()
             os.fsync(probe.fileno())

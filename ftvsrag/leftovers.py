@@ -12,9 +12,7 @@ from pathlib import Path
 from ftvsrag.cache_admin import size_text
 from ftvsrag.files import stale_staging
 from ftvsrag.locks import idle_entry
-
-CHECKPOINTS = ".checkpoints"
-"""The suffix of a training's checkpoint folder, beside its cache entry (ftvsrag/stages.py)."""
+from ftvsrag.stages import CHECKPOINTS
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ CACHE_FORMAT = 4
 """Part of every key: bumped when a stage's stored output changes shape (3: stages keyed by inputs;
 4: each entry lists its files' sizes and digests)."""
 DONE_FILE = "stage.json"
+CHECKPOINTS = ".checkpoints"
+"""The suffix of the folder beside an entry where its stage checkpoints (`<entry>.checkpoints`)."""
 DAMAGED_MARK = ".damaged-"
 """A damaged entry is renamed `.<entry>.damaged-<time>` beside the others: kept for a look, never read."""
 
@@ -199,7 +201,7 @@ class StageCache:
         print(f"==> {label}{f' ({notes})' if notes else ''}", flush=True)
 
     def _compute(self, stage: Stage, label: str, inputs: Any, runtime: Any, folder: Path) -> dict:
-        scratch = folder.with_name(f"{folder.name}.checkpoints")
+        scratch = folder.with_name(f"{folder.name}{CHECKPOINTS}")
         if self.forced(label, stage.family):  # start over, not from an earlier attempt's checkpoints
             shutil.rmtree(scratch, ignore_errors=True)
         with atomic_dir(folder) as out:
